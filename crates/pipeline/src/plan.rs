@@ -230,7 +230,15 @@ impl<'a> Planner<'a> {
         idx
     }
 
-    fn entry(&mut self, paper: u32, scheme: String, seed: u64, target: Target, at: usize, t: BTreeMap<String, f64>) {
+    fn entry(
+        &mut self,
+        paper: u32,
+        scheme: String,
+        seed: u64,
+        target: Target,
+        at: usize,
+        t: BTreeMap<String, f64>,
+    ) {
         self.steps_requested += at;
         self.entries.push(Entry { paper, scheme, seed, target, at_step: at, tags: t });
     }
@@ -301,8 +309,24 @@ impl Plan {
                             let a = pl.uniform(0, k, k);
                             let label = format!("uniform_{nominal}");
                             let er = p.er_steps.clone();
-                            let t = pl.traj(&label, "p83", 0, a, RankSchedule::Fixed, seed, p.steps, &er);
-                            pl.entry(83, label, seed, Target::Adapt(t), p.steps, tags(&[("k", nominal as f64)]));
+                            let t = pl.traj(
+                                &label,
+                                "p83",
+                                0,
+                                a,
+                                RankSchedule::Fixed,
+                                seed,
+                                p.steps,
+                                &er,
+                            );
+                            pl.entry(
+                                83,
+                                label,
+                                seed,
+                                Target::Adapt(t),
+                                p.steps,
+                                tags(&[("k", nominal as f64)]),
+                            );
                         }
                     }
                     84 => {
@@ -310,8 +334,24 @@ impl Plan {
                         for &(nominal, k) in &p.uniform_ks {
                             let a = pl.uniform(0, k, k);
                             let label = format!("uniform_{nominal}");
-                            let t = pl.traj(&label, "p84", 0, a, RankSchedule::Fixed, seed, p.steps, &[]);
-                            pl.entry(84, label, seed, Target::Adapt(t), p.steps, tags(&[("k", nominal as f64)]));
+                            let t = pl.traj(
+                                &label,
+                                "p84",
+                                0,
+                                a,
+                                RankSchedule::Fixed,
+                                seed,
+                                p.steps,
+                                &[],
+                            );
+                            pl.entry(
+                                84,
+                                label,
+                                seed,
+                                Target::Adapt(t),
+                                p.steps,
+                                tags(&[("k", nominal as f64)]),
+                            );
                         }
                         let source = pl.er_source(&p.adaptive, seed, want(83));
                         let reads: BTreeSet<usize> = [p.steps].into();
@@ -328,13 +368,21 @@ impl Plan {
                             er_steps: Vec::new(),
                         });
                         let d = pl.deferred.len() - 1;
-                        pl.entry(84, "adaptive".into(), seed, Target::Deferred(d), p.steps, BTreeMap::new());
+                        pl.entry(
+                            84,
+                            "adaptive".into(),
+                            seed,
+                            Target::Deferred(d),
+                            p.steps,
+                            BTreeMap::new(),
+                        );
                     }
                     82 => {
                         let p = &study.p82;
                         let arch = &profile.arch;
                         // B0 = params(K_ref) × reference steps (SPEC §5).
-                        let b0 = arch.trainable_params(&vec![p.reference_k; arch.n_layers], p.reference_k)
+                        let b0 = arch
+                            .trainable_params(&vec![p.reference_k; arch.n_layers], p.reference_k)
                             * p.reference_steps;
                         for &(nominal, k) in &p.ks {
                             let params = arch.trainable_params(&vec![k; arch.n_layers], k);
@@ -342,8 +390,18 @@ impl Plan {
                             let label = format!("uniform_{nominal}");
                             for &m in &p.budget_multipliers {
                                 // steps = max(1, round(m·B0 / params(K))).
-                                let steps = (((m * b0) as f64 / params as f64).round() as usize).max(1);
-                                let t = pl.traj(&label, "p82", 0, a.clone(), RankSchedule::Fixed, seed, steps, &[]);
+                                let steps =
+                                    (((m * b0) as f64 / params as f64).round() as usize).max(1);
+                                let t = pl.traj(
+                                    &label,
+                                    "p82",
+                                    0,
+                                    a.clone(),
+                                    RankSchedule::Fixed,
+                                    seed,
+                                    steps,
+                                    &[],
+                                );
                                 pl.entry(
                                     82,
                                     format!("k{nominal}_budget{m}"),
@@ -363,20 +421,56 @@ impl Plan {
                         let p = &study.p81;
                         for &(nominal, k) in &p.fixed_ks {
                             let a = pl.uniform(0, k, k);
-                            let t = pl.traj(&format!("uniform_{nominal}"), "p81", 0, a, RankSchedule::Fixed, seed, p.steps, &[]);
-                            pl.entry(81, format!("fixed_{nominal}"), seed, Target::Adapt(t), p.steps, tags(&[("k", nominal as f64)]));
+                            let t = pl.traj(
+                                &format!("uniform_{nominal}"),
+                                "p81",
+                                0,
+                                a,
+                                RankSchedule::Fixed,
+                                seed,
+                                p.steps,
+                                &[],
+                            );
+                            pl.entry(
+                                81,
+                                format!("fixed_{nominal}"),
+                                seed,
+                                Target::Adapt(t),
+                                p.steps,
+                                tags(&[("k", nominal as f64)]),
+                            );
                         }
                         for s in &p.schedules {
                             let n_layers = profile.arch.n_layers;
                             let phases: Vec<RankPhase> = s
                                 .phases
                                 .iter()
-                                .map(|&(step, k)| RankPhase { step, k_layers: vec![k; n_layers], k_embed: k })
+                                .map(|&(step, k)| RankPhase {
+                                    step,
+                                    k_layers: vec![k; n_layers],
+                                    k_embed: k,
+                                })
                                 .collect();
                             let first = s.phases[0].1;
                             let a = pl.uniform(0, first, first);
-                            let t = pl.traj(&s.name, "p81", 0, a, RankSchedule::Phases(phases), seed, p.steps, &[]);
-                            pl.entry(81, s.name.clone(), seed, Target::Adapt(t), p.steps, BTreeMap::new());
+                            let t = pl.traj(
+                                &s.name,
+                                "p81",
+                                0,
+                                a,
+                                RankSchedule::Phases(phases),
+                                seed,
+                                p.steps,
+                                &[],
+                            );
+                            pl.entry(
+                                81,
+                                s.name.clone(),
+                                seed,
+                                Target::Adapt(t),
+                                p.steps,
+                                BTreeMap::new(),
+                            );
                         }
                         let source = pl.er_source(&p.er_tracking, seed, want(83));
                         let reads: BTreeSet<usize> = [p.steps].into();
@@ -396,7 +490,14 @@ impl Plan {
                             er_steps: er.into_iter().collect(),
                         });
                         let d = pl.deferred.len() - 1;
-                        pl.entry(81, "er_tracking".into(), seed, Target::Deferred(d), p.steps, BTreeMap::new());
+                        pl.entry(
+                            81,
+                            "er_tracking".into(),
+                            seed,
+                            Target::Deferred(d),
+                            p.steps,
+                            BTreeMap::new(),
+                        );
                     }
                     85 => {
                         let p = &study.p85;
@@ -404,9 +505,22 @@ impl Plan {
                             let d_model = pl.base_archs[base].d_model;
                             for &(nominal, k) in &p.ks {
                                 let a = pl.uniform(base, k, k);
-                                let t = pl.traj(&format!("{prefix}uniform_{nominal}"), "p85", base, a, RankSchedule::Fixed, seed, p.steps, &[]);
+                                let t = pl.traj(
+                                    &format!("{prefix}uniform_{nominal}"),
+                                    "p85",
+                                    base,
+                                    a,
+                                    RankSchedule::Fixed,
+                                    seed,
+                                    p.steps,
+                                    &[],
+                                );
                                 let tr = &mut pl.trajs[t];
-                                let probe = tr.probe.get_or_insert((p.split_rank, p.minibatches, BTreeSet::new()));
+                                let probe = tr.probe.get_or_insert((
+                                    p.split_rank,
+                                    p.minibatches,
+                                    BTreeSet::new(),
+                                ));
                                 probe.2.extend(p.probe_steps.iter().copied());
                                 pl.entry(
                                     85,
@@ -448,7 +562,11 @@ impl Plan {
                 arch: arch.clone(),
                 train: base_train.clone(),
                 steps: profile.base_steps,
-                eval_steps: eval_steps(profile.base_steps, profile.base_eval_interval, &BTreeSet::new()),
+                eval_steps: eval_steps(
+                    profile.base_steps,
+                    profile.base_eval_interval,
+                    &BTreeSet::new(),
+                ),
                 seed: study.base.seed,
                 data: data_spec("pretrain"),
             };

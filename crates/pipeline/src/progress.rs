@@ -2,7 +2,6 @@
 //! loss, tokens/s) and an overall bar (steps to train, runs done, ETA), drawn with `indicatif`
 //! on stderr, or hidden.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -59,7 +58,6 @@ impl Ui {
             started: Instant::now(),
             tokens: AtomicU64::new(0),
             last_step: AtomicUsize::new(0),
-            note: Mutex::new(String::new()),
         }
     }
 
@@ -71,7 +69,7 @@ impl Ui {
         self.update_message();
     }
 
-    /// Prints a line above the bars (or to stderr when hidden… not at all: tests stay quiet).
+    /// Prints a line above the bars (nothing when the bars are hidden, so tests stay quiet).
     pub fn println(&self, line: &str) {
         if self.visible {
             let _ = self.multi.println(line);
@@ -93,7 +91,6 @@ pub struct RunBar<'a> {
     started: Instant,
     tokens: AtomicU64,
     last_step: AtomicUsize,
-    note: Mutex<String>,
 }
 
 impl RunBar<'_> {
@@ -119,9 +116,6 @@ impl Progress for RunBar<'_> {
     }
 
     fn note(&self, message: &str) {
-        if let Ok(mut n) = self.note.lock() {
-            *n = message.to_string();
-        }
         self.bar.set_message(message.to_string());
     }
 }

@@ -261,6 +261,7 @@ pub struct AdaptRequest {
     pub checkpoint_dir: PathBuf,
 }
 
+#[allow(clippy::too_many_arguments)] // One call per run kind; a struct would only rename them.
 fn skeleton(
     run_id: &str,
     label: &str,
@@ -340,12 +341,10 @@ impl AdaptRequest {
         r.adapter = Some(s.adapter.clone());
         r.schedule = s.schedule.rank_changes(&s.arch);
         r.base_run_id = Some(s.base_run_id.clone());
-        r.trainable_params = r
-            .schedule
-            .last()
-            .map_or_else(|| s.arch.trainable_params(&s.adapter.k_layers, s.adapter.k_embed), |c| {
-                c.params
-            });
+        r.trainable_params = r.schedule.last().map_or_else(
+            || s.arch.trainable_params(&s.adapter.k_layers, s.adapter.k_embed),
+            |c| c.params,
+        );
         r
     }
 }

@@ -17,9 +17,7 @@ use records::{Manifest, ManifestEntry, PaperPlan, RunRecord};
 
 use crate::plan::{Plan, PlanError, STAGE_ORDER, Target};
 use crate::progress::Ui;
-use crate::request::{
-    AdaptRequest, DataSettings, Executor, RankRule, RunContext,
-};
+use crate::request::{AdaptRequest, DataSettings, Executor, RankRule, RunContext};
 use crate::spec::{SpecError, Study};
 use crate::store::{Store, StoreError, StoreLock};
 
@@ -139,6 +137,7 @@ fn check_record(
     label: &str,
     steps: usize,
     eval_steps: &[usize],
+    er_steps: &[usize],
 ) -> Result<(), PipelineError> {
     let bad = |message: String| PipelineError::BadRecord {
         label: label.to_string(),
@@ -154,6 +153,11 @@ fn check_record(
     let got: Vec<usize> = rec.evals.iter().map(|e| e.step).collect();
     if got != eval_steps {
         return Err(bad(format!("evaluations at {got:?}, requested {eval_steps:?}")));
+    }
+    let measured: std::collections::BTreeSet<usize> =
+        rec.er.iter().filter(|e| e.kind == records::GradKind::Natural).map(|e| e.step).collect();
+    if let Some(missing) = er_steps.iter().find(|s| !measured.contains(s)) {
+        return Err(bad(format!("no natural ER at step {missing} (requested {er_steps:?})")));
     }
     Ok(())
 }
@@ -259,14 +263,16 @@ pub fn run_pipeline(
 
     // Computes (or reuses) one node; returns (run id, computed?).
     let execute = |node: Node| -> Result<(String, bool, usize), PipelineError> {
-        let (run_id, label, steps, eval_steps, needs_ckpt) = match node {
+        let (run_id, label, steps, eval_steps, er_steps, needs_ckpt) = match node {
             Node::Base(i) => {
                 let b = &plan.bases[i];
-                (b.run_id.clone(), b.label.clone(), b.spec.steps, b.spec.eval_steps.clone(), true)
+                let e = b.spec.eval_steps.clone();
+                (b.run_id.clone(), b.label.clone(), b.spec.steps, e, Vec::new(), true)
             }
             Node::Adapt(i) => {
                 let a = &plan.adapt[i];
-                (a.run_id.clone(), a.label.clone(), a.spec.steps, a.spec.eval_steps.clone(), false)
+                let (e, m) = (a.spec.eval_steps.clone(), a.spec.measure.er_steps.clone());
+                (a.run_id.clone(), a.label.clone(), a.spec.steps, e, m, false)
             }
             Node::Deferred(d) => {
                 let def = &plan.deferred[d];
@@ -277,7 +283,14 @@ pub fn run_pipeline(
                     message: format!("its source run {src_id} has no record"),
                 })?;
                 let req = plan.resolve(study, d, &src, rule, store.root())?;
-                let out = (req.run_id.clone(), req.label.clone(), req.spec.steps, req.spec.eval_steps.clone(), false);
+                let out = (
+                    req.run_id.clone(),
+                    req.label.clone(),
+                    req.spec.steps,
+                    req.spec.eval_steps.clone(),
+                    req.spec.measure.er_steps.clone(),
+                    false,
+                );
                 if let Ok(mut s) = sched.lock() {
                     s.resolved[d] = Some(req);
                 }
@@ -311,7 +324,7 @@ pub fn run_pipeline(
             }
             Err(p) => return Err(PipelineError::Run { label, run_id, message: panic_message(p) }),
         };
-        check_record(&rec, &run_id, &label, steps, &eval_steps)?;
+        check_record(&rec, &run_id, &label, steps, &eval_steps, &er_steps)?;
         store.write_record(&rec)?;
         ui.println(&format!("done {label} ({run_id}) in {:.1} s", rec.env.wall_seconds));
         Ok((run_id, true, steps))
@@ -332,7 +345,7 @@ pub fn run_pipeline(
                 if let Some(i) = ready {
                     break Some(i);
                 }
-                let running = s.state.iter().any(|x| *x == State::Running);
+                let running = s.state.contains(&State::Running);
                 if !running {
                     break None; // Nothing left that can become ready.
                 }

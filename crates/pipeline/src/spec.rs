@@ -19,7 +19,7 @@ use toml::Spanned;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SpecError {
     /// The file could not be read.
-    #[error("{file}: cannot read: {message}")]
+    #[error("{}: cannot read: {message}", .file.display())]
     Read {
         /// The file.
         file: PathBuf,
@@ -28,7 +28,7 @@ pub enum SpecError {
     },
     /// The TOML is malformed or does not match the schema (unknown key, missing field, wrong
     /// type).
-    #[error("{file}:{}: {message}", location(*.line, *.col))]
+    #[error("{}, {}: {message}", .file.display(), location(*.line, *.col))]
     Parse {
         /// The file.
         file: PathBuf,
@@ -40,7 +40,7 @@ pub enum SpecError {
         message: String,
     },
     /// A well-formed value that makes no sense (K = 0, a multiplier of 0, an unknown preset).
-    #[error("{file}:{}: {message}", location(*.line, None))]
+    #[error("{}, {}: {message}", .file.display(), location(*.line, None))]
     Invalid {
         /// The file.
         file: PathBuf,
@@ -63,8 +63,8 @@ fn location(line: Option<usize>, col: Option<usize>) -> String {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.chars().count(), |i| before[i + 1..].chars().count())
-        + 1;
+    let col =
+        before.rfind('\n').map_or(before.chars().count(), |i| before[i + 1..].chars().count()) + 1;
     (line, col)
 }
 
@@ -673,7 +673,10 @@ fn ranks(
     if ks.get_ref().is_empty() {
         return Err(src.invalid(Some(ks.span()), format!("`{what}` is empty; list at least one K")));
     }
-    ks.get_ref().iter().map(|&k| one_rank(src, k, ks.span(), what, profile, arch).map(|a| (k, a))).collect()
+    ks.get_ref()
+        .iter()
+        .map(|&k| one_rank(src, k, ks.span(), what, profile, arch).map(|a| (k, a)))
+        .collect()
 }
 
 fn one_rank(
@@ -691,7 +694,7 @@ fn one_rank(
         ));
     }
     let d = profile.rank_divisor;
-    if k % d != 0 {
+    if !k.is_multiple_of(d) {
         return Err(src.invalid(
             Some(span),
             format!(
@@ -925,8 +928,19 @@ impl Study {
             steps,
             fixed_ks: ranks(&src, &raw.fixed_ks, "fixed_ks", &profile, &arch)?,
             schedules,
-            er_every: positive(&src, &e.every, "er_tracking.every", "re-measure every N ≥ 1 steps")?,
-            er_tracking: er_source(&src, &e.er_source_k, &e.er_source_steps, &e.er_ratio, &e.k_embed)?,
+            er_every: positive(
+                &src,
+                &e.every,
+                "er_tracking.every",
+                "re-measure every N ≥ 1 steps",
+            )?,
+            er_tracking: er_source(
+                &src,
+                &e.er_source_k,
+                &e.er_source_steps,
+                &e.er_ratio,
+                &e.k_embed,
+            )?,
         };
 
         let src = Source::read(&experiments.join("p85.toml"))?;

@@ -28,7 +28,9 @@ pub enum StoreError {
         lock: PathBuf,
     },
     /// A lock file that does not hold a pid.
-    #[error("the lock file {lock} does not hold a process id ({content:?}); delete it if no rankwise process is using the store")]
+    #[error(
+        "the lock file {lock} does not hold a process id ({content:?}); delete it if no rankwise process is using the store"
+    )]
     BadLock {
         /// Lock file.
         lock: PathBuf,

@@ -144,7 +144,8 @@ impl Executor for FakeExecutor {
                 return fail(failure.unwrap_or(FailMode::Error), &req.label);
             }
         }
-        rec.evals = s.eval_steps.iter().map(|&t| EvalPoint { step: t, loss: loss(t) + 0.05 }).collect();
+        rec.evals =
+            s.eval_steps.iter().map(|&t| EvalPoint { step: t, loss: loss(t) + 0.05 }).collect();
         let final_loss = rec.final_loss().unwrap_or(f64::NAN);
         fs::write(req.checkpoint_dir.join("base.ckpt"), format!("{final_loss}"))?;
         rec.env = Self::env(ctx, t0.elapsed().as_secs_f64());
@@ -169,7 +170,8 @@ impl Executor for FakeExecutor {
         // Fake natural ER of a layer's matrix at a step: between 30% and 70% of its smaller side.
         let natural = |layer: usize, m: usize, step: usize| {
             let (i, o) = modelspec::LayerMatrix::ALL[m].shape(arch);
-            i.min(o) as f64 * (0.3 + 0.4 * unit(&[&seed, &layer.to_string(), MATRICES[m], &step.to_string()]))
+            i.min(o) as f64
+                * (0.3 + 0.4 * unit(&[&seed, &layer.to_string(), MATRICES[m], &step.to_string()]))
         };
         // Ranks in force: a fixed schedule, or ER tracking with the SPEC §3 rule.
         let mut changes: Vec<RankChange> = rec.schedule.clone();
@@ -196,10 +198,11 @@ impl Executor for FakeExecutor {
             rec.schedule = changes.clone();
         }
         let params_at = |t: usize| {
-            changes.iter().rev().find(|c| c.step <= t).map_or(
-                arch.trainable_params(&s.adapter.k_layers, s.adapter.k_embed),
-                |c| c.params,
-            )
+            changes
+                .iter()
+                .rev()
+                .find(|c| c.step <= t)
+                .map_or(arch.trainable_params(&s.adapter.k_layers, s.adapter.k_embed), |c| c.params)
         };
         // Gain grows with trainable parameters; each step's loss depends only on (seed, step,
         // ranks in force), so a longer run's prefix equals a shorter run.
@@ -217,22 +220,24 @@ impl Executor for FakeExecutor {
                 return fail(failure.unwrap_or(FailMode::Error), &req.label);
             }
         }
-        rec.evals = s.eval_steps.iter().map(|&t| EvalPoint { step: t, loss: loss(t) + 0.02 }).collect();
+        rec.evals =
+            s.eval_steps.iter().map(|&t| EvalPoint { step: t, loss: loss(t) + 0.02 }).collect();
         for &step in &s.measure.er_steps {
             let k = changes
                 .iter()
                 .rev()
                 .find(|c| c.step <= step)
                 .map_or(s.adapter.k_layers.clone(), |c| c.k_layers.clone());
-            for layer in 0..arch.n_layers {
+            for (layer, &k_layer) in k.iter().enumerate() {
                 for (m, name) in MATRICES.iter().enumerate() {
                     let (i, o) = modelspec::LayerMatrix::ALL[m].shape(arch);
                     let nat = natural(layer, m, step);
-                    let fac = k[layer] as f64 * (0.5 + 0.3 * unit(&[&seed, name, "factor", &step.to_string()]));
+                    let fac = k_layer as f64
+                        * (0.5 + 0.3 * unit(&[&seed, name, "factor", &step.to_string()]));
                     for (kind, rows, cols, er) in [
                         (GradKind::Natural, i, o, nat),
-                        (GradKind::FactorA, i, k[layer], fac),
-                        (GradKind::FactorB, k[layer], o, fac),
+                        (GradKind::FactorA, i, k_layer, fac),
+                        (GradKind::FactorB, k_layer, o, fac),
                     ] {
                         rec.er.push(ErRecord {
                             step,

@@ -88,15 +88,18 @@ fn planning_is_stable_and_shares_runs() {
         // Paper 82: steps = max(1, round(m·B0/params(K))), B0 = params(8)·40. Params are
         // proportional to K for uniform ranks, so steps = round(m·8·40/K):
         // K=8 → 40, 80, 160; K=2 → 160, 320, 640; K=64 → 5, 10, 20.
-        let k8: Vec<_> = [1, 2, 4].iter().map(|m| id_of(&a, 82, &format!("k8_budget{m}"), seed)).collect();
+        let k8: Vec<_> =
+            [1, 2, 4].iter().map(|m| id_of(&a, 82, &format!("k8_budget{m}"), seed)).collect();
         assert_eq!(k8.iter().map(|x| x.1).collect::<Vec<_>>(), vec![40, 80, 160]);
         assert!(k8.iter().all(|x| x.0 == k8[0].0), "budgets are prefixes of one run");
         // Paper 84's uniform_8 and Paper 81's fixed_8 read the same 160-step run at step 40.
         assert_eq!(id_of(&a, 84, "uniform_8", seed), (k8[0].0.clone(), 40));
         assert_eq!(id_of(&a, 81, "fixed_8", seed), (k8[0].0.clone(), 40));
-        let k2: Vec<_> = [1, 2, 4].iter().map(|m| id_of(&a, 82, &format!("k2_budget{m}"), seed).1).collect();
+        let k2: Vec<_> =
+            [1, 2, 4].iter().map(|m| id_of(&a, 82, &format!("k2_budget{m}"), seed).1).collect();
         assert_eq!(k2, vec![160, 320, 640]);
-        let k64: Vec<_> = [1, 2, 4].iter().map(|m| id_of(&a, 82, &format!("k64_budget{m}"), seed)).collect();
+        let k64: Vec<_> =
+            [1, 2, 4].iter().map(|m| id_of(&a, 82, &format!("k64_budget{m}"), seed)).collect();
         assert_eq!(k64.iter().map(|x| x.1).collect::<Vec<_>>(), vec![5, 10, 20]);
         assert_eq!(k64[0].0, id_of(&a, 84, "uniform_64", seed).0);
     }
@@ -226,7 +229,16 @@ fn the_pipeline_twice_gives_identical_records_and_reuses_everything() {
         }
     }
     let text = summarize(dir.path()).expect("summary");
-    for needle in ["Paper 81", "Paper 82", "Paper 83", "Paper 84", "adaptive", "k2_budget4", "natural ER per layer", "steps trained"] {
+    for needle in [
+        "Paper 81",
+        "Paper 82",
+        "Paper 83",
+        "Paper 84",
+        "adaptive",
+        "k2_budget4",
+        "natural ER per layer",
+        "steps trained",
+    ] {
         assert!(text.contains(needle), "summary lacks {needle}:\n{text}");
     }
 }
@@ -235,7 +247,8 @@ fn the_pipeline_twice_gives_identical_records_and_reuses_everything() {
 fn adaptive_ranks_come_from_paper_83s_measured_er() {
     let s = smoke();
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = run_pipeline(&s, &options(dir.path(), 1), &FakeExecutor::new(), &RoundRatio).expect("run");
+    let out =
+        run_pipeline(&s, &options(dir.path(), 1), &FakeExecutor::new(), &RoundRatio).expect("run");
     let recs = records_of(dir.path());
     let entry = |paper: u32, scheme: &str| {
         let p = out.manifest.papers.iter().find(|p| p.paper == paper).expect("paper");
@@ -305,7 +318,8 @@ fn resume_after_a_failing_or_panicking_run_computes_only_the_missing_runs() {
 fn a_deleted_base_checkpoint_recomputes_the_base_only() {
     let s = smoke();
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = run_pipeline(&s, &options(dir.path(), 1), &FakeExecutor::new(), &RoundRatio).expect("run");
+    let out =
+        run_pipeline(&s, &options(dir.path(), 1), &FakeExecutor::new(), &RoundRatio).expect("run");
     let base = out.manifest.base_run_id.clone().expect("base id");
     fs::remove_dir_all(dir.path().join("checkpoints").join(&base)).expect("rm");
     let fake = FakeExecutor::new();
@@ -347,7 +361,16 @@ fn the_lock_names_its_holder_and_stale_locks_are_taken_over() {
 fn experiments_with(file: &str, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     fs::create_dir_all(dir.path().join("profiles")).expect("mkdir");
-    for name in ["base.toml", "p81.toml", "p82.toml", "p83.toml", "p84.toml", "p85.toml", "profiles/smoke.toml", "profiles/paper.toml"] {
+    for name in [
+        "base.toml",
+        "p81.toml",
+        "p82.toml",
+        "p83.toml",
+        "p84.toml",
+        "p85.toml",
+        "profiles/smoke.toml",
+        "profiles/paper.toml",
+    ] {
         let text = fs::read_to_string(experiments().join(name)).expect("read");
         let text = if name == file { edit(&text) } else { text };
         fs::write(dir.path().join(name), text).expect("write");
@@ -410,7 +433,9 @@ fn malformed_specs_name_the_file_the_line_and_the_problem() {
     assert!(load_err(d.path()).contains("set `paper = 81`"));
 
     // Unknown preset in a profile.
-    let d = experiments_with("profiles/smoke.toml", |t| t.replace("preset = \"smoke\"", "preset = \"huge\""));
+    let d = experiments_with("profiles/smoke.toml", |t| {
+        t.replace("preset = \"smoke\"", "preset = \"huge\"")
+    });
     let e = load_err(d.path());
     assert!(e.contains("unknown model preset `huge`") && e.contains("line "), "{e}");
 }
