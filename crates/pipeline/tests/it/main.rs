@@ -121,6 +121,15 @@ fn planning_is_stable_and_shares_runs() {
     let one = Plan::new(&s, &all_papers(), &[0], &data(), store).expect("plan");
     assert_eq!(one.steps_requested, 2885);
     assert_eq!(one.distinct_steps(), 1640);
+
+    // The paper profile: the same with a 1,200-step base: 1,200 + 2,685 = 3,885 requested,
+    // 1,200 + 1,440 = 2,640 trained. Paper 85 adds its wide base (1,200) and four 40-step reads
+    // (requested +1,360) of which only the two wide runs are new (trained +1,280).
+    let paper = Study::load(&experiments(), &ProfileRef::Named("paper".into())).expect("paper");
+    let p = Plan::new(&paper, &all_papers(), &[0], &data(), store).expect("plan");
+    assert_eq!((p.steps_requested, p.distinct_steps()), (3885, 2640));
+    let p = Plan::new(&paper, &[81, 82, 83, 84, 85], &[0], &data(), store).expect("plan");
+    assert_eq!((p.steps_requested, p.distinct_steps()), (3885 + 1360, 2640 + 1280));
 }
 
 #[test]
