@@ -646,6 +646,57 @@ impl Plan {
             + self.deferred.iter().map(|d| d.steps).sum::<usize>()
     }
 
+    /// A listing of the plan (for a dry run): every distinct run with its stage, seed, steps and
+    /// the schemes reading it, then the step totals.
+    pub fn describe(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let readers = |t: Target| -> String {
+            let v: Vec<String> = self
+                .entries
+                .iter()
+                .filter(|e| e.target == t)
+                .map(|e| format!("p{}:{}@{}", e.paper, e.scheme, e.at_step))
+                .collect();
+            v.join(" ")
+        };
+        for b in &self.bases {
+            let _ = writeln!(out, "base  {:<16} {} {:>6} steps", b.label, b.run_id, b.spec.steps);
+        }
+        for (i, a) in self.adapt.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{:<5} {:<16} {} {:>6} steps  seed {}  {}",
+                self.adapt_stage[i],
+                a.label,
+                a.run_id,
+                a.spec.steps,
+                a.spec.seed,
+                readers(Target::Adapt(i))
+            );
+        }
+        for (i, d) in self.deferred.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{:<5} {:<16} (after {}) {:>6} steps  seed {}  {}",
+                d.stage,
+                d.label,
+                self.adapt[d.source].run_id,
+                d.steps,
+                d.seed,
+                readers(Target::Deferred(i))
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{} runs, {} steps to train for {} steps requested",
+            self.bases.len() + self.adapt.len() + self.deferred.len(),
+            self.distinct_steps(),
+            self.steps_requested
+        );
+        out
+    }
+
     /// Resolves a deferred run from its source's record: per-layer natural ER (mean of the
     /// layer's four matrices over the source steps) → ranks by `rule`.
     pub fn resolve(

@@ -442,11 +442,30 @@ pub fn run_pipeline(
             *stage_seconds.entry(stage).or_default() += rec.env.wall_seconds;
         }
     }
+    let base_run_id = plan.bases.first().map(|b| b.run_id.clone());
+    // Papers planned by an earlier invocation on the same profile, seeds and base stay in the
+    // manifest (their records are still valid), so `--papers 85` after 81–84 adds to the store
+    // instead of hiding the rest. The step counts describe this invocation's plan.
+    if let Ok(Some(old)) = records::read_manifest(store.root())
+        && old.profile == profile.name
+        && old.seeds == plan.seeds
+        && old.base_run_id == base_run_id
+    {
+        for p in old.papers {
+            if !papers.iter().any(|q| q.paper == p.paper) {
+                papers.push(p);
+            }
+        }
+        papers.sort_by_key(|p| p.paper);
+        for (k, v) in old.stage_seconds {
+            stage_seconds.entry(k).or_insert(v);
+        }
+    }
     let manifest = Manifest {
         schema_version: records::SCHEMA_VERSION,
         profile: profile.name.clone(),
         seeds: plan.seeds.clone(),
-        base_run_id: plan.bases.first().map(|b| b.run_id.clone()),
+        base_run_id,
         papers,
         stage_seconds,
         steps_trained: plan.distinct_steps(),

@@ -121,6 +121,9 @@ fn planning_is_stable_and_shares_runs() {
     let one = Plan::new(&s, &all_papers(), &[0], &data(), store).expect("plan");
     assert_eq!(one.steps_requested, 2885);
     assert_eq!(one.distinct_steps(), 1640);
+    let listing = one.describe();
+    assert!(listing.contains("p82:k8_budget4@160"), "{listing}");
+    assert!(listing.contains("11 runs, 1640 steps to train for 2885 steps requested"), "{listing}");
 
     // The paper profile: the same with a 1,200-step base: 1,200 + 2,685 = 3,885 requested,
     // 1,200 + 1,440 = 2,640 trained. Paper 85 adds its wide base (1,200) and four 40-step reads
@@ -471,4 +474,16 @@ fn paper_85_adds_a_wide_base_and_probes_shared_runs() {
     let text = summarize(dir.path()).expect("summary");
     assert!(text.contains("factor_grad_var_dirs_17_32"), "{text}");
     assert_eq!(out.runs_computed, 2 + 4);
+
+    // A later invocation for other papers keeps Paper 83 and 85 in the manifest.
+    let mut o = options(dir.path(), 1);
+    o.papers = vec![84];
+    let out = run_pipeline(&s, &o, &FakeExecutor::new(), &RoundRatio).expect("run 84");
+    let papers: Vec<u32> = out.manifest.papers.iter().map(|p| p.paper).collect();
+    assert_eq!(papers, vec![83, 84, 85]);
+    // A different seed count starts a fresh manifest.
+    let mut o = options(dir.path(), 2);
+    o.papers = vec![84];
+    let out = run_pipeline(&s, &o, &FakeExecutor::new(), &RoundRatio).expect("run 84 × 2");
+    assert_eq!(out.manifest.papers.iter().map(|p| p.paper).collect::<Vec<_>>(), vec![84]);
 }
