@@ -369,7 +369,9 @@ pub fn run_pipeline(
                         s.steps_now += steps;
                     } else {
                         s.reused += 1;
-                        ui.run_done(steps as u64);
+                        // Deferred runs were counted as steps to train; others were not.
+                        let counted = matches!(nodes[i], Node::Deferred(_)) || opts.force;
+                        ui.run_done(if counted { steps as u64 } else { 0 });
                     }
                     s.state[i] = State::Done { run_id, computed };
                 }

@@ -955,6 +955,12 @@ impl Study {
             n_heads: arch.n_heads * wide_factor,
             ..arch.clone()
         };
+        wide_arch.validate().map_err(|e| {
+            src.invalid(
+                Some(raw.wide_factor.span()),
+                format!("the wide model (d_model × {wide_factor}) is invalid: {e}"),
+            )
+        })?;
         let p85 = P85 {
             steps,
             ks: ranks(&src, &raw.ks, "ks", &profile, &arch)?,

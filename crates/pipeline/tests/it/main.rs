@@ -487,3 +487,49 @@ fn paper_85_adds_a_wide_base_and_probes_shared_runs() {
     let out = run_pipeline(&s, &o, &FakeExecutor::new(), &RoundRatio).expect("run 84 × 2");
     assert_eq!(out.manifest.papers.iter().map(|p| p.paper).collect::<Vec<_>>(), vec![84]);
 }
+
+/// Drops the last evaluation of every adaptation run: a broken executor.
+struct DropsAnEval(FakeExecutor);
+
+impl pipeline::Executor for DropsAnEval {
+    fn prepare_data(
+        &self,
+        data: &pipeline::DataSettings,
+    ) -> Result<DataIdentity, pipeline::ExecError> {
+        self.0.prepare_data(data)
+    }
+    fn run_base(
+        &self,
+        req: &pipeline::BaseRequest,
+        ctx: &pipeline::RunContext,
+        progress: &dyn pipeline::Progress,
+    ) -> Result<RunRecord, pipeline::ExecError> {
+        self.0.run_base(req, ctx, progress)
+    }
+    fn run_adapt(
+        &self,
+        req: &pipeline::AdaptRequest,
+        ctx: &pipeline::RunContext,
+        progress: &dyn pipeline::Progress,
+    ) -> Result<RunRecord, pipeline::ExecError> {
+        let mut r = self.0.run_adapt(req, ctx, progress)?;
+        r.evals.pop();
+        Ok(r)
+    }
+}
+
+#[test]
+fn records_that_do_not_answer_their_request_are_rejected_and_not_stored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = run_pipeline(
+        &smoke(),
+        &options(dir.path(), 1),
+        &DropsAnEval(FakeExecutor::new()),
+        &RoundRatio,
+    )
+    .expect_err("a record missing an evaluation must be rejected");
+    assert!(matches!(err, PipelineError::BadRecord { .. }), "{err}");
+    assert!(err.to_string().contains("evaluations at"), "{err}");
+    // Only the base was stored.
+    assert_eq!(records_of(dir.path()).len(), 1);
+}
