@@ -444,6 +444,25 @@ fn malformed_specs_name_the_file_the_line_and_the_problem() {
     let d = experiments_with("p81.toml", |t| t.replace("paper = 81", "paper = 80"));
     assert!(load_err(d.path()).contains("set `paper = 81`"));
 
+    // A vocabulary that does not match the model, and a corpus that is neither default nor paths.
+    let d = experiments_with("profiles/smoke.toml", |t| {
+        t.replace("vocab_size = 512", "vocab_size = 500")
+    });
+    assert!(load_err(d.path()).contains("make them equal"));
+    let d = experiments_with("profiles/smoke.toml", |t| {
+        t.replace("corpus = \"default\"", "corpus = \"mine\"")
+    });
+    assert!(load_err(d.path()).contains("use \"default\" or list files in `paths`"));
+    // User files are resolved relative to the profile.
+    let d = experiments_with("profiles/smoke.toml", |t| {
+        t.replace("corpus = \"default\"", "paths = [\"texts/a.txt\"]")
+    });
+    let st = Study::load(d.path(), &ProfileRef::Named("smoke".into())).expect("paths profile");
+    assert_eq!(
+        st.profile.source,
+        pipeline::spec::DataSource::Paths(vec![d.path().join("profiles").join("texts/a.txt")])
+    );
+
     // Unknown preset in a profile.
     let d = experiments_with("profiles/smoke.toml", |t| {
         t.replace("preset = \"smoke\"", "preset = \"huge\"")
