@@ -170,6 +170,8 @@ pub fn section(
             Some((p, data::mean(&data::values(e(k)))?))
         })
         .collect();
+    let mut ours = ours;
+    ours.sort_by(|a, b| a.0.total_cmp(&b.0));
     let theirs: Vec<(f64, f64)> =
         P84_TABLE.iter().map(|r| (r.params as f64, r.efficiency)).collect();
     push_plot(
