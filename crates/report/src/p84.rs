@@ -239,12 +239,12 @@ fn equal_steps_table(d: &PaperData<'_>) -> Table {
             "Mean K",
             "Final Loss",
             "Efficiency",
-            "Loss sd",
-            "Steps",
-            "n",
             "Paper Params",
             "Paper Final Loss",
             "Paper Efficiency",
+            "Loss sd",
+            "Steps",
+            "n",
         ],
     );
     let mut schemes: Vec<String> = SCHEMES.iter().map(|s| s.to_string()).collect();
@@ -261,13 +261,19 @@ fn equal_steps_table(d: &PaperData<'_>) -> Table {
             fixed(first.and_then(Obs::mean_k), 1),
             fixed(le.as_ref().map(|e| e.mean), 4),
             fixed(ee.as_ref().map(|e| e.mean), 5),
-            fixed(le.as_ref().and_then(|e| e.sd), 4),
-            first.map_or("—".into(), |f| f.entry.at_step.to_string()),
-            o.len().to_string(),
             p.map_or("—".into(), |p| thousands(p.params)),
             fixed(p.map(|p| p.final_loss), 4),
             fixed(p.map(|p| p.efficiency), 5),
+            fixed(le.as_ref().and_then(|e| e.sd), 4),
+            first.map_or("—".into(), |f| f.entry.at_step.to_string()),
+            o.len().to_string(),
         ]);
+    }
+    if let Some(a) = d.scheme("adaptive").first() {
+        if let Some((k, ke)) = a.ranks_at(a.entry.at_step.saturating_sub(1)) {
+            let ks = k.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
+            t.note(format!("adaptive per-layer K: {ks}; K_e = {ke} (the paper's: 32, 33, 28, 36, 33, 34, 33, 31; K_e = 32)."));
+        }
     }
     t.note("Final Loss: evaluation loss after `Steps` updates, mean over seeds; Efficiency = (L_start − L_final)/(params/10,000) per seed (SPEC §2), mean over seeds; L_start is each run's evaluation loss before training.");
     t.note("The paper's L_start is 7.841; absolute losses depend on data and recipe and are not expected to match.");
