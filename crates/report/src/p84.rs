@@ -269,11 +269,11 @@ fn equal_steps_table(d: &PaperData<'_>) -> Table {
             o.len().to_string(),
         ]);
     }
-    if let Some(a) = d.scheme("adaptive").first() {
-        if let Some((k, ke)) = a.ranks_at(a.entry.at_step.saturating_sub(1)) {
-            let ks = k.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
-            t.note(format!("adaptive per-layer K: {ks}; K_e = {ke} (the paper's: 32, 33, 28, 36, 33, 34, 33, 31; K_e = 32)."));
-        }
+    if let Some((k, ke)) =
+        d.scheme("adaptive").first().and_then(|a| a.ranks_at(a.entry.at_step.saturating_sub(1)))
+    {
+        let ks = k.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
+        t.note(format!("adaptive per-layer K: {ks}; K_e = {ke} (the paper's: 32, 33, 28, 36, 33, 34, 33, 31; K_e = 32)."));
     }
     t.note("Final Loss: evaluation loss after `Steps` updates, mean over seeds; Efficiency = (L_start − L_final)/(params/10,000) per seed (SPEC §2), mean over seeds; L_start is each run's evaluation loss before training.");
     t.note("The paper's L_start is 7.841; absolute losses depend on data and recipe and are not expected to match.");

@@ -45,6 +45,9 @@ pub struct Chart {
     pub series: Vec<Series>,
 }
 
+/// A series ready to draw: label, line or markers only, points (x already log10 on a log axis).
+type Prepared = (String, bool, Vec<(f64, f64)>);
+
 const SIZE: (u32, u32) = (900, 540);
 
 /// Approximate height of the plotting area and of one legend row, in pixels: the y range is padded
@@ -86,7 +89,7 @@ fn range(vals: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 /// A logarithmic x axis is drawn as log10(x) on a linear axis with tick labels printed as x
 /// (plotters' own log axis prints no ticks when the data span less than a decade).
 pub fn render(chart: &Chart) -> Result<Option<String>, ReportError> {
-    let series: Vec<(String, bool, Vec<(f64, f64)>)> = chart
+    let series: Vec<Prepared> = chart
         .series
         .iter()
         .map(|s| {
@@ -130,7 +133,7 @@ fn x_tick(v: f64, log: bool, integer: bool) -> String {
 fn draw(
     root: &DrawingArea<SVGBackend<'_>, Shift>,
     chart: &Chart,
-    series: &[(String, bool, Vec<(f64, f64)>)],
+    series: &[Prepared],
     xr: (f64, f64),
     yr: (f64, f64),
     integer_x: bool,
