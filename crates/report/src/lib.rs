@@ -12,9 +12,9 @@
 //! |---|---|---|---|
 //! | 84 | `uniform_8`, `uniform_16`, `uniform_32`, `uniform_64`, `adaptive` | `at_step` = 40 | evals at 0 and every step (budget-matched table) |
 //! | 83 | `uniform_32`, `uniform_64` | `at_step` = 40 | `er`: natural (4 matrices × layers) and factor_a/factor_b at steps 0,10,…,40 |
-//! | 82 | any label, e.g. `k8` | tags `k`, `budget_multiplier` (1,2,4); `at_step` = prefix step | evals at each prefix step |
+//! | 82 | any label, e.g. `k8_budget4` | tags `k`, `budget_multiplier` (1,2,4); `at_step` = prefix step | evals at each prefix step |
 //! | 81 | `fixed_64`, `fixed_8`, `grow`, `shrink`, `er_tracking` | `at_step` = 40 | `schedule` of rank changes for dynamic runs |
-//! | 85 | `uniform_32`, `uniform_64`, `uniform_32_d512`, `uniform_64_d512` | `at_step` = 40 | metrics `factor_grad_var_low`, `factor_grad_var_high` |
+//! | 85 | `k32`, `k64`, `wide_k32`, `wide_k64` | tags `k`, `d_model`; `at_step` = 40 | metrics `factor_grad_var_dirs_1_32`, `factor_grad_var_dirs_33_64` |
 //!
 //! Every adaptation run records its evaluation loss at step 0 (L_start of SPEC §2). Details in
 //! `docs/report.md`.

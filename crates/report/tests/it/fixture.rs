@@ -336,26 +336,28 @@ pub fn store(o: &Options) -> (Manifest, BTreeMap<String, RunRecord>) {
         papers.push(PaperPlan { paper: 81, entries: e });
     }
     if o.papers.contains(&85) {
+        // The pipeline's names: k32/k64 (and wide_* for the doubled width), metrics
+        // factor_grad_var_dirs_1_32 and factor_grad_var_dirs_33_64.
         let mut e = Vec::new();
         for &seed in &o.seeds {
-            for (label, k) in [("p85_uniform_32", 32usize), ("p85_uniform_64", 64)] {
-                let mut r = uniform(label, k, 40, seed, o);
+            for (label, k) in [("k32", 32usize), ("k64", 64)] {
+                let mut r = uniform(&format!("p85_{label}"), k, 40, seed, o);
                 let s = 1.0 + 0.01 * jitter(seed, label);
-                for step in [10, 20, 30, 40] {
+                for step in [0, 10, 20, 30, 40] {
                     r.metrics.push(Metric {
                         step,
-                        name: "factor_grad_var_low".into(),
+                        name: "factor_grad_var_dirs_1_32".into(),
                         value: 2.0e-6 * s,
                     });
                     if k == 64 {
                         r.metrics.push(Metric {
                             step,
-                            name: "factor_grad_var_high".into(),
+                            name: "factor_grad_var_dirs_33_64".into(),
                             value: 5.0e-7 * s,
                         });
                     }
                 }
-                e.push(entry(label.trim_start_matches("p85_"), &r, 40, &[]));
+                e.push(entry(label, &r, 40, &[("k", k as f64), ("d_model", 256.0)]));
                 add(r, &mut recs);
             }
         }
