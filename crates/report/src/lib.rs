@@ -10,7 +10,7 @@
 //!
 //! | paper | `scheme` names | tags / `at_step` | what the records must hold |
 //! |---|---|---|---|
-//! | 84 | `uniform_8`, `uniform_16`, `uniform_32`, `uniform_64`, `adaptive` | `at_step` = 40 | evals at 0 and every step (budget-matched table) |
+//! | 84 | `uniform_8`, `uniform_16`, `uniform_32`, `uniform_64`, `adaptive` | `at_step` = 40 | evals at 0, 40 and round(params(uniform_32)·40/params) (budget-matched table) |
 //! | 83 | `uniform_32`, `uniform_64` | `at_step` = 40 | `er`: natural (4 matrices × layers) and factor_a/factor_b at steps 0,10,…,40 |
 //! | 82 | any label, e.g. `k8_budget4` | tags `k`, `budget_multiplier` (1,2,4); `at_step` = prefix step | evals at each prefix step |
 //! | 81 | `fixed_64`, `fixed_8`, `grow`, `shrink`, `er_tracking` | `at_step` = 40 | `schedule` of rank changes for dynamic runs |

@@ -370,7 +370,7 @@ fn budget_table(d: &PaperData<'_>) -> Table {
             pl.to_string(),
         ]);
         if loss.len() < o.len() && steps <= trained {
-            t.note(format!("{k}: no evaluation at step {steps} in {} of {} runs; the pipeline must evaluate every step for this table", o.len() - loss.len(), o.len()));
+            t.note(format!("{k}: no evaluation at step {steps} in {} of {} runs; add step {steps} to the run's evaluation steps", o.len() - loss.len(), o.len()));
         }
     }
     t.note(format!(

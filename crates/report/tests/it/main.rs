@@ -191,3 +191,25 @@ fn a_store_without_manifest_names_the_fix() {
     let err = report::write_report(dir.path(), &dir.path().join("out")).expect_err("no manifest");
     assert!(err.to_string().contains("no manifest.json; run the pipeline first"), "{err}");
 }
+
+#[test]
+fn a_small_model_with_one_seed_renders_without_the_papers_layer_columns() {
+    // The smoke profile's shape: 2 layers, so the paper's 8 per-layer values do not apply.
+    let (m, mut r) = store(&Options { seeds: vec![5], papers: vec![83, 84], ..Options::default() });
+    for rec in r.values_mut() {
+        rec.arch = modelspec::Architecture::smoke();
+        rec.er.retain(|e| e.layer.is_some_and(|l| l < 2));
+    }
+    let rep = render(&m, &r).expect("render");
+    let natural = &rep.files["tables/p83_natural_er.md"];
+    assert!(natural.contains("| 1 | "), "{natural}");
+    assert!(!natural.contains("| 2 | "), "{natural}");
+    // No paper column values for a 2-layer model: every row ends with two em dashes.
+    assert!(natural.contains("| — | — |"), "{natural}");
+    let v: BTreeMap<_, _> = rep.ledger.iter().map(|c| (c.id.as_str(), c.verdict)).collect();
+    assert_eq!(v["P83-natural-er"], Verdict::Inconclusive, "one seed");
+    // The records' counts are for the paper model, not the smoke one: the exact check says so.
+    assert_eq!(v["P84-params"], Verdict::NotReproduced);
+    let reason = &rep.ledger.iter().find(|c| c.id == "P84-params").expect("claim").reason;
+    assert!(reason.contains("record 384,248 vs modelspec"), "{reason}");
+}
