@@ -193,9 +193,7 @@ pub fn render_store(store: &Path) -> Result<Report, ReportError> {
 /// atomically (temporary file in the same folder, then rename).
 pub fn write_report(store: &Path, out: &Path) -> Result<ReportSummary, ReportError> {
     let report = render_store(store)?;
-    for (rel, text) in &report.files {
-        write_atomic(&out.join(rel), text)?;
-    }
+    write_files(&report, out)?;
     Ok(ReportSummary {
         index: out.join("index.md"),
         files_written: report.files.len(),
@@ -204,8 +202,19 @@ pub fn write_report(store: &Path, out: &Path) -> Result<ReportSummary, ReportErr
     })
 }
 
+/// Writes every file of `report` under `out`, each atomically. Files already there that the report
+/// does not render are left alone (a later [`check`] lists them as [`Diff::Extra`]).
+pub fn write_files(report: &Report, out: &Path) -> Result<(), ReportError> {
+    for (rel, text) in &report.files {
+        write_atomic(&out.join(rel), text)?;
+    }
+    Ok(())
+}
+
 /// Re-renders the store's report and compares it with the files committed under `committed`.
-/// An empty list means identical.
+/// An empty list means identical. `committed` must hold the report only (every non-hidden file
+/// there that the report does not render is a [`Diff::Extra`]); keep committed records beside it,
+/// not inside it.
 pub fn check(store: &Path, committed: &Path) -> Result<Vec<Diff>, ReportError> {
     let report = render_store(store)?;
     compare(&report, committed)
