@@ -9,7 +9,9 @@ pub enum PolicyError {
     #[error(transparent)]
     Spec(#[from] SpecError),
     /// `ratio` is not a finite positive number.
-    #[error("ratio = {ratio} must be a finite number > 0 (the paper's is 0.62: natural ER 20 ↔ K = 32)")]
+    #[error(
+        "ratio = {ratio} must be a finite number > 0 (the paper's is 0.62: natural ER 20 ↔ K = 32)"
+    )]
     BadRatio {
         /// The value given.
         ratio: f64,

@@ -15,9 +15,9 @@
 use modelspec::{Architecture, LayerMatrix, SpecError};
 use serde::{Deserialize, Serialize};
 
+use crate::PolicyError;
 use crate::budget::apportion;
 use crate::explain::{Decision, Explanation, Reference, thousands};
-use crate::PolicyError;
 
 /// The ratio of Paper 83/84: natural ER 20 ↔ K = 32, so K = ER / 0.62.
 pub const PAPER_RATIO: f64 = 0.62;

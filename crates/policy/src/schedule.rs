@@ -16,9 +16,9 @@
 use modelspec::Architecture;
 use serde::{Deserialize, Serialize};
 
+use crate::PolicyError;
 use crate::explain::Decision;
 use crate::rules::{ErRatio, validate_er};
-use crate::PolicyError;
 
 /// A rank schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -228,10 +228,18 @@ impl Schedule {
                 let ok = if increasing { w[1] > w[0] } else { w[1] < w[0] };
                 if !ok {
                     return Err(bad(
-                        format!("{} stages {} then {} are not strictly {}", self.name(), w[0], w[1],
-                            if increasing { "increasing" } else { "decreasing" }),
-                        if increasing { "list Ks from small to large, or use shrink" }
-                        else { "list Ks from large to small, or use grow" },
+                        format!(
+                            "{} stages {} then {} are not strictly {}",
+                            self.name(),
+                            w[0],
+                            w[1],
+                            if increasing { "increasing" } else { "decreasing" }
+                        ),
+                        if increasing {
+                            "list Ks from small to large, or use shrink"
+                        } else {
+                            "list Ks from large to small, or use grow"
+                        },
                     ));
                 }
             }
@@ -251,12 +259,17 @@ impl Schedule {
                     (Some(s), None) => Ok((s, pt.k)),
                     (None, Some(f)) => Ok((fraction_step(f, total_steps)?, pt.k)),
                     _ => Err(bad(
-                        format!("a schedule point (k = {}) has both or neither of step and fraction", pt.k),
+                        format!(
+                            "a schedule point (k = {}) has both or neither of step and fraction",
+                            pt.k
+                        ),
                         "give exactly one of `step` or `fraction` per point",
                     )),
                 })
                 .collect::<Result<_, _>>()?,
-            Schedule::ErTracking(t) => return ErTracker::new(arch, t.clone(), total_steps).map(Plan::Tracking),
+            Schedule::ErTracking(t) => {
+                return ErTracker::new(arch, t.clone(), total_steps).map(Plan::Tracking);
+            }
         };
         match points.first() {
             Some((0, _)) => {}
@@ -266,7 +279,9 @@ impl Schedule {
                     "make the first point step = 0 (or fraction = 0)",
                 ));
             }
-            None => return Err(bad("the schedule has no points".into(), "list at least one point")),
+            None => {
+                return Err(bad("the schedule has no points".into(), "list at least one point"));
+            }
         }
         for w in points.windows(2) {
             if w[1].0 <= w[0].0 {
@@ -308,7 +323,11 @@ pub struct ErTracker {
 
 impl ErTracker {
     /// Validates the configuration (rule, initial K, `every`) for a run of `total_steps`.
-    pub fn new(arch: &Architecture, config: ErTracking, total_steps: u64) -> Result<Self, PolicyError> {
+    pub fn new(
+        arch: &Architecture,
+        config: ErTracking,
+        total_steps: u64,
+    ) -> Result<Self, PolicyError> {
         if config.every == 0 {
             return Err(PolicyError::ZeroEvery);
         }
@@ -350,7 +369,10 @@ impl ErTracker {
     pub fn decide(&mut self, step: u64, er: &[f64]) -> Result<Decision, PolicyError> {
         if !self.is_decision_step(step) {
             return Err(bad(
-                format!("step {step} is not an ER-tracking decision step (every {} steps)", self.config.every),
+                format!(
+                    "step {step} is not an ER-tracking decision step (every {} steps)",
+                    self.config.every
+                ),
                 "call decide at the steps decision_steps() lists",
             ));
         }

@@ -28,7 +28,12 @@ pub enum PolicyName {
 #[derive(Debug, clap::Args)]
 pub struct SelectKArgs {
     /// The rule to apply.
-    #[arg(long, value_enum, required_unless_present = "policy_file", conflicts_with = "policy_file")]
+    #[arg(
+        long,
+        value_enum,
+        required_unless_present = "policy_file",
+        conflicts_with = "policy_file"
+    )]
     pub policy: Option<PolicyName>,
     /// A policy written as TOML or JSON (by extension), e.g. `policy = "er_ratio"` and its keys.
     #[arg(long)]
@@ -68,7 +73,9 @@ pub fn policy_from_args(args: &SelectKArgs) -> Result<Policy> {
             toml::from_str(&text).map_err(anyhow::Error::from)
         };
         if args.ratio.is_some() || args.reference_k.is_some() || args.k.is_some() {
-            bail!("--ratio, --reference-k and --k set a built-in policy; with --policy-file put them in the file");
+            bail!(
+                "--ratio, --reference-k and --k set a built-in policy; with --policy-file put them in the file"
+            );
         }
         return parsed.with_context(|| format!("parsing the policy file {}", path.display()));
     }
@@ -131,9 +138,9 @@ pub fn run(args: SelectKArgs) -> Result<()> {
     let arch = preset(&args.preset)?;
     let policy = policy_from_args(&args)?;
     let er = match &args.er {
-        Some(text) => Some(
-            policy::parse_f64_list(text).map_err(anyhow::Error::msg).context("reading --er")?,
-        ),
+        Some(text) => {
+            Some(policy::parse_f64_list(text).map_err(anyhow::Error::msg).context("reading --er")?)
+        }
         None => None,
     };
     let decision = policy

@@ -88,7 +88,9 @@ fn step_budget_boundaries() {
     // Half-open bands [0,10) → 8, [10,30) → 32, [30,60) → 64, [60,∞) → 2.
     let arch = paper();
     let p = Policy::StepBudget(StepBudget::default());
-    for (steps, k) in [(0, 8), (9, 8), (10, 32), (29, 32), (30, 64), (40, 64), (59, 64), (60, 2), (1000, 2)] {
+    for (steps, k) in
+        [(0, 8), (9, 8), (10, 32), (29, 32), (30, 64), (40, 64), (59, 64), (60, 2), (1000, 2)]
+    {
         let d = p.decide(&arch, Inputs { er: None, steps: Some(steps) }).expect("valid");
         assert_eq!(d.k_layers, vec![k; 8], "{steps} steps");
         assert_eq!(d.k_embed, k, "{steps} steps");
@@ -112,7 +114,8 @@ fn policies_parse_from_toml_and_json_and_reject_unknown_keys() {
     let p: Policy = serde_json::from_str(r#"{"policy":"budget_matched","reference_k":16}"#)
         .expect("valid JSON policy");
     assert!(matches!(p, Policy::BudgetMatched(BudgetMatched { reference_k: 16, .. })));
-    let p: Policy = toml::from_str("policy = \"step_budget\"").expect("table defaults to the paper's");
+    let p: Policy =
+        toml::from_str("policy = \"step_budget\"").expect("table defaults to the paper's");
     assert_eq!(p, Policy::StepBudget(StepBudget::default()));
     let err = toml::from_str::<Policy>("policy = \"er_ratio\"\nratoi = 0.5").expect_err("typo");
     assert!(err.to_string().contains("ratoi"), "{err}");
@@ -137,7 +140,9 @@ fn err_of(p: &Policy, er: Option<&[f64]>, steps: Option<u64>) -> String {
 #[test]
 fn bad_input_names_problem_and_fix() {
     let bad_ratio = Policy::ErRatio(ErRatio { ratio: 0.0, ..ErRatio::default() });
-    assert!(err_of(&bad_ratio, Some(&PAPER_ER), None).contains("ratio = 0 must be a finite number > 0"));
+    assert!(
+        err_of(&bad_ratio, Some(&PAPER_ER), None).contains("ratio = 0 must be a finite number > 0")
+    );
     let neg = Policy::ErRatio(ErRatio { ratio: -1.0, ..ErRatio::default() });
     assert!(err_of(&neg, Some(&PAPER_ER), None).contains("ratio = -1"));
     let mut er = PAPER_ER;
@@ -151,7 +156,10 @@ fn bad_input_names_problem_and_fix() {
     let e = err_of(&er_ratio(), None, None);
     assert!(e.contains("pass --er"), "{e}");
     let mm = Policy::ErRatio(ErRatio { min_k: 40, max_k: Some(30), ..ErRatio::default() });
-    assert!(err_of(&mm, Some(&PAPER_ER), None).contains("min_k = 40 is larger than max_k = 30; set min_k ≤ max_k"));
+    assert!(
+        err_of(&mm, Some(&PAPER_ER), None)
+            .contains("min_k = 40 is larger than max_k = 30; set min_k ≤ max_k")
+    );
     let zero = Policy::Uniform(Uniform { k: 0, k_embed: None });
     assert!(err_of(&zero, None, None).contains("K = 0"));
     let big = Policy::Uniform(Uniform { k: 300, k_embed: None });
@@ -162,36 +170,77 @@ fn bad_input_names_problem_and_fix() {
     let zero_min = Policy::ErRatio(ErRatio { min_k: 0, ..ErRatio::default() });
     assert!(err_of(&zero_min, Some(&PAPER_ER), None).contains("K = 0 for min_k"));
     // Budget too small: uniform K=1 pays 8·4,096 + 15,263 = 48,031; K_e = 64 alone costs 976,832.
-    let small = Policy::BudgetMatched(BudgetMatched { reference_k: 1, k_embed: Some(64), min_k: 1, max_k: None });
+    let small = Policy::BudgetMatched(BudgetMatched {
+        reference_k: 1,
+        k_embed: Some(64),
+        min_k: 1,
+        max_k: None,
+    });
     let e = err_of(&small, Some(&PAPER_ER), None);
     assert!(e.contains("budget of 48,031") || e.contains("budget of 48031"), "{e}");
     assert!(e.contains("raise reference_k, or lower k_embed or min_k"), "{e}");
-    let zero_ref = Policy::BudgetMatched(BudgetMatched { reference_k: 0, k_embed: None, min_k: 1, max_k: None });
+    let zero_ref = Policy::BudgetMatched(BudgetMatched {
+        reference_k: 0,
+        k_embed: None,
+        min_k: 1,
+        max_k: None,
+    });
     assert!(err_of(&zero_ref, Some(&PAPER_ER), None).contains("K = 0 for reference_k"));
     let e = err_of(&Policy::StepBudget(StepBudget::default()), None, None);
     assert!(e.contains("pass --steps N"), "{e}");
-    let gap = Policy::StepBudget(StepBudget { table: vec![policy::StepBand { from_steps: 5, k: 8 }] });
+    let gap =
+        Policy::StepBudget(StepBudget { table: vec![policy::StepBand { from_steps: 5, k: 8 }] });
     assert!(err_of(&gap, None, Some(3)).contains("starts at 5 steps, not 0"));
 }
 
 #[test]
 fn paper_schedules_hit_their_ks_at_their_steps() {
     let arch = paper();
-    let grow = Schedule::Grow(policy::Grow { ks: vec![8, 16, 32, 64] }).plan(&arch, 40).expect("valid");
+    let grow =
+        Schedule::Grow(policy::Grow { ks: vec![8, 16, 32, 64] }).plan(&arch, 40).expect("valid");
     // 0, 25, 50, 75% of 40 steps = steps 0, 10, 20, 30.
     let steps: Vec<u64> = grow.change_points().iter().map(|c| c.step).collect();
     assert_eq!(steps, vec![0, 10, 20, 30]);
     for (step, k) in [(0, 8), (9, 8), (10, 16), (19, 16), (20, 32), (29, 32), (30, 64), (39, 64)] {
         assert_eq!(grow.k_at(step), (vec![k; 8], k), "grow at {step}");
     }
-    let shrink = Schedule::Shrink(policy::Shrink { ks: vec![64, 32, 16, 8] }).plan(&arch, 40).expect("valid");
+    let shrink = Schedule::Shrink(policy::Shrink { ks: vec![64, 32, 16, 8] })
+        .plan(&arch, 40)
+        .expect("valid");
     for (step, k) in [(0, 64), (10, 32), (20, 16), (30, 8), (39, 8)] {
         assert_eq!(shrink.k_at(step), (vec![k; 8], k), "shrink at {step}");
     }
-    let e = Schedule::Grow(policy::Grow { ks: vec![8, 8] }).plan(&arch, 40).expect_err("not increasing");
+    let e = Schedule::Grow(policy::Grow { ks: vec![8, 8] })
+        .plan(&arch, 40)
+        .expect_err("not increasing");
     assert!(e.to_string().contains("not strictly increasing"), "{e}");
-    let e = Schedule::Grow(policy::Grow { ks: vec![8, 16, 32, 64] }).plan(&arch, 2).expect_err("collide");
+    let e = Schedule::Grow(policy::Grow { ks: vec![8, 16, 32, 64] })
+        .plan(&arch, 2)
+        .expect_err("collide");
     assert!(e.to_string().contains("use more steps"), "{e}");
+    // General form, mixing a fraction (0.5 of 40 = step 20) and an absolute step.
+    let pts = vec![
+        policy::SchedulePoint { step: None, fraction: Some(0.0), k: 64 },
+        policy::SchedulePoint { step: None, fraction: Some(0.5), k: 8 },
+        policy::SchedulePoint { step: Some(35), fraction: None, k: 2 },
+    ];
+    let pw = Schedule::Piecewise(policy::Piecewise { points: pts }).plan(&arch, 40).expect("valid");
+    let steps: Vec<u64> = pw.change_points().iter().map(|c| c.step).collect();
+    assert_eq!(steps, vec![0, 20, 35]);
+    assert_eq!(pw.k_at(19).1, 64);
+    assert_eq!(pw.k_at(20).1, 8);
+    assert_eq!(pw.k_at(35).1, 2);
+    let both = vec![policy::SchedulePoint { step: Some(0), fraction: Some(0.0), k: 8 }];
+    let e =
+        Schedule::Piecewise(policy::Piecewise { points: both }).plan(&arch, 40).expect_err("both");
+    assert!(e.to_string().contains("exactly one of `step` or `fraction`"), "{e}");
+    let late = vec![
+        policy::SchedulePoint { step: Some(0), fraction: None, k: 8 },
+        policy::SchedulePoint { step: Some(40), fraction: None, k: 16 },
+    ];
+    let e =
+        Schedule::Piecewise(policy::Piecewise { points: late }).plan(&arch, 40).expect_err("late");
+    assert!(e.to_string().contains("past the 40-step run"), "{e}");
     let e = Schedule::Fixed(policy::Fixed { k: 64 }).plan(&arch, 0).expect_err("zero steps");
     assert!(matches!(e, PolicyError::ZeroSteps));
 }
@@ -219,7 +268,8 @@ fn er_tracking_redecides_every_n_steps() {
     let e = t.decide(20, &PAPER_ER[..3]).expect_err("short ER");
     assert!(e.to_string().contains("give one ER per layer"), "{e}");
     let with_initial = ErTracking { every: 10, initial_k: Some(32), rule: ErRatio::default() };
-    let Plan::Tracking(t) = Schedule::ErTracking(with_initial).plan(&arch, 40).expect("valid") else {
+    let Plan::Tracking(t) = Schedule::ErTracking(with_initial).plan(&arch, 40).expect("valid")
+    else {
         panic!("tracker")
     };
     assert_eq!(t.decision_steps(), vec![10, 20, 30]);

@@ -31,8 +31,14 @@ fn params_reproduces_the_five_paper_counts() {
     }
     // Adaptive: Σ K = 260 → 1,064,960 + 15,263·32 = 1,553,376.
     let v = json(&[
-        "params", "--preset", "paper", "--k-per-layer", "32,33,28,36,33,34,33,31", "--k-embed",
-        "32", "--json",
+        "params",
+        "--preset",
+        "paper",
+        "--k-per-layer",
+        "32,33,28,36,33,34,33,31",
+        "--k-embed",
+        "32",
+        "--json",
     ]);
     assert_eq!(v, serde_json::json!({ "params": 1_553_376 }));
     let out = rankwise(&["params", "--k", "8"]);
@@ -69,7 +75,14 @@ fn select_k_er_ratio_matches_paper_84() {
 #[test]
 fn select_k_budget_matched_uniform_and_step_budget() {
     let v = json(&[
-        "select-k", "--policy", "budget-matched", "--er", PAPER_ER, "--reference-k", "32", "--json",
+        "select-k",
+        "--policy",
+        "budget-matched",
+        "--er",
+        PAPER_ER,
+        "--reference-k",
+        "32",
+        "--json",
     ]);
     assert_eq!(v["params"], 1_536_992, "exactly uniform_32's budget");
     assert_eq!(v["k"], serde_json::json!([32, 32, 28, 36, 32, 33, 32, 31]));
@@ -77,7 +90,7 @@ fn select_k_budget_matched_uniform_and_step_budget() {
     assert_eq!((v["params"].as_u64(), v["k_embed"].as_u64()), (Some(768_496), Some(16)));
     for (steps, k) in [("9", 8), ("10", 32), ("30", 64), ("60", 2)] {
         let v = json(&["select-k", "--policy", "step-budget", "--steps", steps, "--json"]);
-        assert_eq!(v["k"], serde_json::json!([k; 8]), "{steps} steps");
+        assert_eq!(v["k"], serde_json::json!(vec![k; 8]), "{steps} steps");
     }
     let v = json(&["select-k", "--policy", "uniform", "--k", "4", "--preset", "smoke", "--json"]);
     assert_eq!(v["k"], serde_json::json!([4, 4]));
@@ -114,7 +127,15 @@ fn select_k_bad_input_names_the_fix() {
     assert!(e.contains("pass --er"), "{e}");
     let e = failure(&["select-k", "--policy", "budget-matched", "--er", PAPER_ER]);
     assert!(e.contains("needs --reference-k"), "{e}");
-    let e = failure(&["select-k", "--policy", "budget-matched", "--er", PAPER_ER, "--reference-k", "0"]);
+    let e = failure(&[
+        "select-k",
+        "--policy",
+        "budget-matched",
+        "--er",
+        PAPER_ER,
+        "--reference-k",
+        "0",
+    ]);
     assert!(e.contains("K = 0"), "{e}");
     let e = failure(&["select-k", "--policy", "uniform", "--k", "8", "--ratio", "0.5"]);
     assert!(e.contains("--ratio does not apply to --policy uniform"), "{e}");
