@@ -165,7 +165,11 @@ mod tests {
         let mut k = vec![lo; n];
         loop {
             let ok = (0..n).all(|i| {
-                (0..n).all(|j| !(er[i] < er[j] && k[i] > k[j]) && !(er[i] == er[j] && k[i] != k[j]))
+                (0..n).all(|j| {
+                    let inverted = er[i] < er[j] && k[i] > k[j];
+                    let tie_split = er[i] == er[j] && k[i] != k[j];
+                    !(inverted || tie_split)
+                })
             });
             let sum: usize = k.iter().sum();
             if ok && sum <= seats {

@@ -360,7 +360,7 @@ impl ErTracker {
     /// Whether `step` is a decision step.
     pub fn is_decision_step(&self, step: u64) -> bool {
         step < self.total_steps
-            && step % self.config.every == 0
+            && step.is_multiple_of(self.config.every)
             && (step > 0 || self.config.initial_k.is_none())
     }
 
