@@ -1,0 +1,3 @@
+//! Integration tests of the `rankwise` binary.
+
+mod cli_policy;
