@@ -144,6 +144,14 @@ pub enum PlanError {
         /// Steps.
         steps: Vec<usize>,
     },
+    /// The rank rule rejected the measured ER.
+    #[error("ranks from the ER of run {run_id}: {reason}")]
+    Rule {
+        /// Source run.
+        run_id: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Accumulates the needs of one trajectory.
@@ -735,7 +743,9 @@ impl Plan {
             }
             layer_er.push(vals.iter().sum::<f64>() / vals.len() as f64);
         }
-        let k_layers = rule.ranks(&layer_er, d.ranks.er_ratio, arch.max_layer_k());
+        let k_layers = rule
+            .ranks(&arch, &layer_er, d.ranks.er_ratio)
+            .map_err(|reason| PlanError::Rule { run_id: source.run_id.clone(), reason })?;
         let adapter = AdapterConfig {
             k_layers,
             k_embed: d.ranks.k_embed,

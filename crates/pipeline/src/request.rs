@@ -405,11 +405,13 @@ pub trait Executor: Sync {
 }
 
 /// Turns per-layer natural ER into per-layer ranks: K_l = rule(ER_l, ratio), each within
-/// `1..=max_k`. The policy crate's `er_ratio` provides the real rule; [`RoundRatio`] states
-/// SPEC §3's version for planning until it is wired in.
+/// `1..=arch.max_layer_k()`. The real executor passes the policy crate's `er_ratio`;
+/// [`RoundRatio`] states SPEC §3's version for the orchestrator's own tests.
 pub trait RankRule: Sync {
-    /// Ranks for these per-layer ERs.
-    fn ranks(&self, layer_er: &[f64], er_ratio: f64, max_k: usize) -> Vec<usize>;
+    /// Ranks for these per-layer ERs of a model of shape `arch`, or why there are none (e.g. a
+    /// NaN ER or a ratio ≤ 0).
+    fn ranks(&self, arch: &Architecture, layer_er: &[f64], er_ratio: f64)
+    -> Result<Vec<usize>, String>;
 }
 
 /// SPEC §3: K_l = round(ER_l / ratio), clamped to `1..=max_k`.
@@ -417,8 +419,14 @@ pub trait RankRule: Sync {
 pub struct RoundRatio;
 
 impl RankRule for RoundRatio {
-    fn ranks(&self, layer_er: &[f64], er_ratio: f64, max_k: usize) -> Vec<usize> {
-        layer_er.iter().map(|e| ((e / er_ratio).round().max(1.0) as usize).min(max_k)).collect()
+    fn ranks(
+        &self,
+        arch: &Architecture,
+        layer_er: &[f64],
+        er_ratio: f64,
+    ) -> Result<Vec<usize>, String> {
+        let max_k = arch.max_layer_k();
+        Ok(layer_er.iter().map(|e| ((e / er_ratio).round().max(1.0) as usize).min(max_k)).collect())
     }
 }
 
@@ -431,8 +439,11 @@ mod tests {
         // SPEC §3: the paper's per-layer ER with ratio 0.62 gives exactly these ranks
         // (e.g. 20.08 / 0.62 = 32.39 → 32; 17.61 / 0.62 = 28.40 → 28; 22.44 / 0.62 = 36.19 → 36).
         let er = [20.08, 20.48, 17.61, 22.44, 20.39, 20.98, 20.29, 19.36];
-        assert_eq!(RoundRatio.ranks(&er, 0.62, 256), vec![32, 33, 28, 36, 33, 34, 33, 31]);
-        assert_eq!(RoundRatio.ranks(&[0.1, 100.0], 0.62, 32), vec![1, 32]);
+        let paper = Architecture::paper();
+        assert_eq!(RoundRatio.ranks(&paper, &er, 0.62), Ok(vec![32, 33, 28, 36, 33, 34, 33, 31]));
+        // The smoke model's matrices allow K ≤ 32.
+        let smoke = Architecture::smoke();
+        assert_eq!(RoundRatio.ranks(&smoke, &[0.1, 100.0], 0.62), Ok(vec![1, 32]));
     }
 
     #[test]

@@ -187,7 +187,7 @@ impl Executor for FakeExecutor {
                 let er: Vec<f64> = (0..arch.n_layers)
                     .map(|l| (0..4).map(|m| natural(l, m, step)).sum::<f64>() / 4.0)
                     .collect();
-                k = RoundRatio.ranks(&er, *er_ratio, arch.max_layer_k());
+                k = RoundRatio.ranks(arch, &er, *er_ratio)?;
                 changes.push(RankChange {
                     step,
                     k_layers: k.clone(),
