@@ -1,0 +1,3 @@
+//! Integration tests of the `rankwise` binary: run it on files the tests write.
+
+mod er;
