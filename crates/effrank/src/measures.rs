@@ -16,6 +16,11 @@
 //! * numerical rank at tolerance `t`: the number of `σ_i > t`; the default `t` is NumPy's
 //!   `σ_1·max(m,n)·ε` with ε of the input precision ([`Spectrum::default_tolerance`]).
 //!
+//! Singular values at or below the numerical-rank tolerance are rounding noise of the input (or,
+//! on the Gram path, of the Gram matrix) and count as zero in every measure, so that a rank-`k`
+//! matrix stored in `f32` has `ER ≤ k` exactly rather than `k + 10⁻⁶`, and the Gram and SVD paths
+//! do not differ through their noise. Hence `1 ≤ ER ≤ numerical rank` for every non-zero matrix.
+//!
 //! The all-zero matrix has rank 0 and, by this crate's definition, every measure of it is 0 under
 //! every convention (softmax's uniform answer for it would be an artefact of the convention).
 //! That is the one case where `ER < 1`; [`Spectrum::is_zero`] tells it apart.
@@ -111,7 +116,7 @@ impl Spectrum {
         if self.is_zero() {
             return 0.0;
         }
-        let sigma = self.singular_values();
+        let sigma = self.significant_values();
         let entropy = match convention {
             Convention::Sigma => entropy_of_weights(sigma.iter().copied()),
             Convention::Sigma2 => {
@@ -120,16 +125,17 @@ impl Spectrum {
                 entropy_of_weights(sigma.iter().map(|s| (s / top) * (s / top)))
             }
             Convention::Softmax => {
-                // ln p_i = σ_i − logsumexp(σ), computed stably around σ_max.
+                // ln p_i = σ_i − logsumexp(σ), computed stably around σ_max, over all
+                // min(m, n) values: the noise values count as zeros, each with weight e⁰.
                 let top = self.sigma_max();
-                let log_norm = top + sigma.iter().map(|s| (s - top).exp()).sum::<f64>().ln();
-                -sigma
-                    .iter()
-                    .map(|s| {
-                        let log_p = s - log_norm;
-                        log_p.exp() * log_p
-                    })
-                    .sum::<f64>()
+                let zeros = (self.singular_values().len() - sigma.len()) as f64;
+                let log_norm = top
+                    + (sigma.iter().map(|s| (s - top).exp()).sum::<f64>() + zeros * (-top).exp()).ln();
+                let term = |s: f64| {
+                    let log_p = s - log_norm;
+                    log_p.exp() * log_p
+                };
+                -(sigma.iter().map(|s| term(*s)).sum::<f64>() + zeros * term(0.0))
             }
         };
         entropy.exp()
@@ -141,7 +147,7 @@ impl Spectrum {
             return 0.0;
         }
         let top = self.sigma_max();
-        self.singular_values().iter().map(|s| (s / top) * (s / top)).sum()
+        self.significant_values().iter().map(|s| (s / top) * (s / top)).sum()
     }
 
     /// Participation ratio `(Σσ²)²/Σσ⁴` (0 for the zero matrix).
@@ -151,7 +157,7 @@ impl Spectrum {
         }
         let top = self.sigma_max();
         let (mut s2, mut s4) = (0.0, 0.0);
-        for s in self.singular_values() {
+        for s in self.significant_values() {
             let e = (s / top) * (s / top);
             s2 += e;
             s4 += e * e;
@@ -169,7 +175,7 @@ impl Spectrum {
             return Ok(0);
         }
         let top = self.sigma_max();
-        let energies: Vec<f64> = self.singular_values().iter().map(|s| (s / top) * (s / top)).collect();
+        let energies: Vec<f64> = self.significant_values().iter().map(|s| (s / top) * (s / top)).collect();
         let total: f64 = energies.iter().sum();
         let target = fraction * total * (1.0 - ENERGY_SLACK);
         let mut cumulative = 0.0;
@@ -197,11 +203,19 @@ impl Spectrum {
 
     /// The numerical rank at [`Spectrum::default_tolerance`].
     pub fn numerical_rank(&self) -> usize {
-        let tolerance = self.default_tolerance();
-        // The default tolerance can sit below a Gram spectrum's resolution only when the spectrum
-        // was forced onto the Gram path; count at the resolution then (values below it are noise).
-        let tolerance = tolerance.max(self.resolution());
-        self.singular_values().iter().filter(|s| **s > tolerance).count()
+        let cutoff = self.noise_cutoff();
+        self.singular_values().iter().filter(|s| **s > cutoff).count()
+    }
+
+    /// The value at or below which singular values are noise: the default tolerance, or the
+    /// resolution where that is larger (only on a spectrum forced onto the Gram path).
+    pub fn noise_cutoff(&self) -> f64 {
+        self.default_tolerance().max(self.resolution())
+    }
+
+    /// The leading singular values above [`Spectrum::noise_cutoff`] (a prefix: they are sorted).
+    pub fn significant_values(&self) -> &[f64] {
+        &self.singular_values()[..self.numerical_rank()]
     }
 
     /// Every measure at once, with the effective rank under `convention`.
