@@ -30,7 +30,9 @@ fn orthonormal(rows: usize, k: usize, rng: &mut ChaCha8Rng) -> DMatrix<f64> {
 fn gradient(rows: usize, cols: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
     let k = rows.min(cols);
     let sigma = nalgebra::DVector::from_fn(k, |i, _| (-(i as f64) / 12.0).exp() + 1e-3);
-    let g = orthonormal(rows, k, rng) * DMatrix::from_diagonal(&sigma) * orthonormal(cols, k, rng).transpose();
+    let g = orthonormal(rows, k, rng)
+        * DMatrix::from_diagonal(&sigma)
+        * orthonormal(cols, k, rng).transpose();
     (0..rows).flat_map(|i| (0..cols).map(move |j| (i, j))).map(|(i, j)| g[(i, j)] as f32).collect()
 }
 
@@ -68,10 +70,8 @@ fn time<F: FnMut() -> f64>(runs: usize, mut f: F) -> (Duration, Option<Duration>
 
 fn main() {
     let mut rng = ChaCha8Rng::seed_from_u64(84);
-    let matrices: Vec<(usize, usize, Vec<f32>)> = (0..LAYERS)
-        .flat_map(|_| SHAPES)
-        .map(|(r, c)| (r, c, gradient(r, c, &mut rng)))
-        .collect();
+    let matrices: Vec<(usize, usize, Vec<f32>)> =
+        (0..LAYERS).flat_map(|_| SHAPES).map(|(r, c)| (r, c, gradient(r, c, &mut rng))).collect();
     let views: Vec<RowMajor<'_, f32>> = matrices
         .iter()
         .map(|(r, c, d)| RowMajor::new(*r, *c, d).expect("generated with the right length"))
@@ -79,7 +79,9 @@ fn main() {
     let measure_all = |method: Method, threads: usize| -> f64 {
         spectra_of_many(&views, method, threads)
             .into_iter()
-            .map(|s| s.expect("finite stand-in gradient").measures(Convention::Sigma).effective_rank)
+            .map(|s| {
+                s.expect("finite stand-in gradient").measures(Convention::Sigma).effective_rank
+            })
             .sum()
     };
 
@@ -90,22 +92,39 @@ fn main() {
     let threads = default_threads();
     let (fast_n, _, _) = time(FAST_RUNS, || measure_all(Method::Auto, threads));
     let (svd_1, svd_1_cpu, er_svd) = time(SVD_RUNS, || measure_all(Method::Svd, 1));
-    let paths: Vec<_> = views.iter().map(|v| Spectrum::of_row_major(*v, Method::Auto).expect("finite").path()).collect();
+    let paths: Vec<_> = views
+        .iter()
+        .map(|v| Spectrum::of_row_major(*v, Method::Auto).expect("finite").path())
+        .collect();
     let gram_count = paths.iter().filter(|p| **p == effrank::Path::Gram).count();
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let cpu = |d: Option<Duration>| d.map_or("n/a".to_owned(), |d| format!("{:.1} ms", ms(d)));
     println!("32 matrices (8 layers × 256×768, 256×256, 256×1024, 1024×256), f32 input");
-    println!("auto (gram) 1 thread : median {:8.1} ms  (cpu {}) over {FAST_RUNS} runs", ms(fast_1), cpu(fast_1_cpu));
+    println!(
+        "auto (gram) 1 thread : median {:8.1} ms  (cpu {}) over {FAST_RUNS} runs",
+        ms(fast_1),
+        cpu(fast_1_cpu)
+    );
     println!("auto (gram) {threads} threads: median {:8.1} ms over {FAST_RUNS} runs", ms(fast_n));
-    println!("full svd    1 thread : median {:8.1} ms  (cpu {}) over {SVD_RUNS} runs", ms(svd_1), cpu(svd_1_cpu));
-    println!("ratio svd / auto (1 thread, wall): {:.1}×", svd_1.as_secs_f64() / fast_1.as_secs_f64());
+    println!(
+        "full svd    1 thread : median {:8.1} ms  (cpu {}) over {SVD_RUNS} runs",
+        ms(svd_1),
+        cpu(svd_1_cpu)
+    );
+    println!(
+        "ratio svd / auto (1 thread, wall): {:.1}×",
+        svd_1.as_secs_f64() / fast_1.as_secs_f64()
+    );
     if let (Some(a), Some(b)) = (fast_1_cpu, svd_1_cpu) {
         println!("ratio svd / auto (1 thread, cpu) : {:.1}×", b.as_secs_f64() / a.as_secs_f64());
     }
     println!("auto took the gram path for {gram_count}/32 matrices");
     let mean_fast = er_fast / (FAST_RUNS * 32) as f64;
     let mean_svd = er_svd / (SVD_RUNS * 32) as f64;
-    println!("mean ER (sigma): gram {mean_fast:.6}, svd {mean_svd:.6}, relative difference {:.2e}", ((mean_fast - mean_svd) / mean_svd).abs());
+    println!(
+        "mean ER (sigma): gram {mean_fast:.6}, svd {mean_svd:.6}, relative difference {:.2e}",
+        ((mean_fast - mean_svd) / mean_svd).abs()
+    );
     println!("load average after: {}", load_average());
 }

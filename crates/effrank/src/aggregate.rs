@@ -16,8 +16,11 @@ pub struct LayerValue {
 }
 
 /// The mean over a layer's matrices (e.g. `[("qkv", 21.3), ("out", 18.2), ...]`).
-pub fn layer_value<S: Into<String>>(per_matrix: impl IntoIterator<Item = (S, f64)>) -> Result<LayerValue> {
-    let per_matrix: Vec<(String, f64)> = per_matrix.into_iter().map(|(n, v)| (n.into(), v)).collect();
+pub fn layer_value<S: Into<String>>(
+    per_matrix: impl IntoIterator<Item = (S, f64)>,
+) -> Result<LayerValue> {
+    let per_matrix: Vec<(String, f64)> =
+        per_matrix.into_iter().map(|(n, v)| (n.into(), v)).collect();
     let values: Vec<f64> = per_matrix.iter().map(|(_, v)| *v).collect();
     let mean = mean_of(&values, "a layer's matrices")?;
     Ok(LayerValue { per_matrix, mean })

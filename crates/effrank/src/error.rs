@@ -46,7 +46,9 @@ pub enum Error {
         len: usize,
     },
     /// Singular values handed in directly that cannot be singular values.
-    #[error("invalid singular values: {reason}; pass the min(rows, cols) finite, non-negative values")]
+    #[error(
+        "invalid singular values: {reason}; pass the min(rows, cols) finite, non-negative values"
+    )]
     InvalidSingularValues {
         /// What is wrong with them.
         reason: String,

@@ -32,4 +32,6 @@ pub use aggregate::{LayerValue, Stability, layer_value, stability};
 pub use error::{Error, Result};
 pub use measures::{Convention, RankMeasures};
 pub use npy::{NpyData, NpyMatrix, read_npy, write_npy};
-pub use spectrum::{Element, Method, Path, Precision, RowMajor, Spectrum, default_threads, spectra_of_many};
+pub use spectrum::{
+    Element, Method, Path, Precision, RowMajor, Spectrum, default_threads, spectra_of_many,
+};

@@ -130,7 +130,8 @@ impl Spectrum {
                 let top = self.sigma_max();
                 let zeros = (self.singular_values().len() - sigma.len()) as f64;
                 let log_norm = top
-                    + (sigma.iter().map(|s| (s - top).exp()).sum::<f64>() + zeros * (-top).exp()).ln();
+                    + (sigma.iter().map(|s| (s - top).exp()).sum::<f64>() + zeros * (-top).exp())
+                        .ln();
                 let term = |s: f64| {
                     let log_p = s - log_norm;
                     log_p.exp() * log_p
@@ -175,7 +176,8 @@ impl Spectrum {
             return Ok(0);
         }
         let top = self.sigma_max();
-        let energies: Vec<f64> = self.significant_values().iter().map(|s| (s / top) * (s / top)).collect();
+        let energies: Vec<f64> =
+            self.significant_values().iter().map(|s| (s / top) * (s / top)).collect();
         let total: f64 = energies.iter().sum();
         let target = fraction * total * (1.0 - ENERGY_SLACK);
         let mut cumulative = 0.0;
@@ -196,7 +198,10 @@ impl Spectrum {
             return Err(Error::BadTolerance(tolerance));
         }
         if tolerance < self.resolution() {
-            return Err(Error::ToleranceBelowResolution { tolerance, resolution: self.resolution() });
+            return Err(Error::ToleranceBelowResolution {
+                tolerance,
+                resolution: self.resolution(),
+            });
         }
         Ok(self.singular_values().iter().filter(|s| **s > tolerance).count())
     }

@@ -56,8 +56,11 @@ impl NpyMatrix {
 
 /// Reads a 2-D `float32`/`float64` array from a `.npy` file.
 pub fn read_npy(path: &Path) -> Result<NpyMatrix> {
-    let bytes = std::fs::read(path)
-        .map_err(|source| Error::Io { action: "cannot read", path: path.to_owned(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        action: "cannot read",
+        path: path.to_owned(),
+        source,
+    })?;
     parse_npy(&bytes).map_err(|reason| Error::Npy { path: path.to_owned(), reason })
 }
 
@@ -144,7 +147,12 @@ pub fn parse_npy(bytes: &[u8]) -> std::result::Result<NpyMatrix, String> {
     Ok(NpyMatrix { rows, cols, data })
 }
 
-fn to_row_major<T: Copy>(values: Vec<T>, stored_rows: usize, stored_cols: usize, transpose: bool) -> Vec<T> {
+fn to_row_major<T: Copy>(
+    values: Vec<T>,
+    stored_rows: usize,
+    stored_cols: usize,
+    transpose: bool,
+) -> Vec<T> {
     if !transpose {
         return values;
     }
@@ -207,7 +215,8 @@ fn dict_bool(header: &str, key: &str) -> std::result::Result<bool, String> {
 
 fn dict_shape(header: &str) -> std::result::Result<Vec<usize>, String> {
     let value = dict_value(header, "shape")?;
-    let bad = || "the .npy header's 'shape' is not a tuple of integers; the file is corrupt".to_owned();
+    let bad =
+        || "the .npy header's 'shape' is not a tuple of integers; the file is corrupt".to_owned();
     let inner = value.strip_prefix('(').ok_or_else(bad)?;
     let end = inner.find(')').ok_or_else(bad)?;
     inner[..end]

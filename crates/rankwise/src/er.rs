@@ -43,7 +43,12 @@ pub fn run(args: &ErArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn render_table(file: &std::path::Path, matrix: &NpyMatrix, spectrum: &Spectrum, m: &RankMeasures) -> String {
+fn render_table(
+    file: &std::path::Path,
+    matrix: &NpyMatrix,
+    spectrum: &Spectrum,
+    m: &RankMeasures,
+) -> String {
     let mut out = String::new();
     let [rows, cols] = m.shape;
     let eps = match spectrum.precision() {

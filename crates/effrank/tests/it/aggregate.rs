@@ -7,7 +7,8 @@ use crate::{TOL, close};
 #[test]
 fn layer_value_is_the_mean_and_keeps_each_matrix() {
     // (20 + 22 + 18 + 20.4)/4 = 80.4/4 = 20.1.
-    let v = layer_value([("qkv", 20.0), ("out", 22.0), ("up", 18.0), ("down", 20.4)]).expect("values");
+    let v =
+        layer_value([("qkv", 20.0), ("out", 22.0), ("up", 18.0), ("down", 20.4)]).expect("values");
     assert!(close(v.mean, 20.1, TOL));
     assert_eq!(v.per_matrix.len(), 4);
     assert_eq!(v.per_matrix[1], ("out".to_owned(), 22.0));
@@ -32,7 +33,10 @@ fn stability_over_checkpoints() {
 #[test]
 fn empty_and_non_finite_are_errors() {
     let err = stability(&[]).expect_err("empty");
-    assert!(matches!(err, Error::NothingToAggregate { .. }) && err.to_string().contains("pass at least one"));
+    assert!(
+        matches!(err, Error::NothingToAggregate { .. })
+            && err.to_string().contains("pass at least one")
+    );
     let err = layer_value(Vec::<(String, f64)>::new()).expect_err("empty");
     assert!(matches!(err, Error::NothingToAggregate { .. }));
     assert!(matches!(stability(&[1.0, f64::NAN]), Err(Error::NonFinite { nan: 1, .. })));

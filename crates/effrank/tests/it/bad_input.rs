@@ -11,7 +11,10 @@ fn nan_and_inf_are_counted() {
     let err = Spectrum::of_slice(2, 3, &data, Method::Auto).expect_err("non-finite");
     assert!(matches!(err, Error::NonFinite { nan: 2, infinite: 2, total: 6 }), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("2 NaN and 2 infinite entries (of 6)") && text.contains("learning rate"), "{text}");
+    assert!(
+        text.contains("2 NaN and 2 infinite entries (of 6)") && text.contains("learning rate"),
+        "{text}"
+    );
     let m = nalgebra::DMatrix::<f64>::from_element(2, 2, f64::NAN);
     assert!(matches!(Spectrum::of_matrix(&m, Method::Svd), Err(Error::NonFinite { nan: 4, .. })));
 }
@@ -22,8 +25,14 @@ fn empty_matrix_is_an_error() {
     assert!(matches!(err, Error::Empty { rows: 0, cols: 5 }));
     assert!(err.to_string().contains("pass the full gradient"), "{err}");
     let m = nalgebra::DMatrix::<f64>::zeros(3, 0);
-    assert!(matches!(Spectrum::of_matrix(&m, Method::Auto), Err(Error::Empty { rows: 3, cols: 0 })));
-    assert!(matches!(Spectrum::from_singular_values(0, 2, &[], Precision::F32), Err(Error::Empty { .. })));
+    assert!(matches!(
+        Spectrum::of_matrix(&m, Method::Auto),
+        Err(Error::Empty { rows: 3, cols: 0 })
+    ));
+    assert!(matches!(
+        Spectrum::from_singular_values(0, 2, &[], Precision::F32),
+        Err(Error::Empty { .. })
+    ));
 }
 
 #[test]
@@ -35,9 +44,11 @@ fn wrong_buffer_length_is_an_error() {
 
 #[test]
 fn invalid_singular_values_and_parameters() {
-    let err = Spectrum::from_singular_values(2, 2, &[1.0, -0.5], Precision::F64).expect_err("negative");
+    let err =
+        Spectrum::from_singular_values(2, 2, &[1.0, -0.5], Precision::F64).expect_err("negative");
     assert!(err.to_string().contains("-0.5 is negative"), "{err}");
-    let err = Spectrum::from_singular_values(2, 2, &[1.0, 1.0, 1.0], Precision::F64).expect_err("too many");
+    let err = Spectrum::from_singular_values(2, 2, &[1.0, 1.0, 1.0], Precision::F64)
+        .expect_err("too many");
     assert!(err.to_string().contains("at most 2"), "{err}");
     let s = Spectrum::from_singular_values(2, 2, &[1.0, 1.0], Precision::F64).expect("valid");
     assert!(matches!(s.energy_rank(0.0), Err(Error::BadFraction(_))));
@@ -54,7 +65,12 @@ fn not_an_npy_file() {
     std::fs::write(&path, "col_a,col_b\n1,2\n").expect("write");
     let err = read_npy(&path).expect_err("csv is not npy");
     let text = err.to_string();
-    assert!(text.contains("notes.npy") && text.contains("not a NumPy .npy file") && text.contains("numpy.save"), "{text}");
+    assert!(
+        text.contains("notes.npy")
+            && text.contains("not a NumPy .npy file")
+            && text.contains("numpy.save"),
+        "{text}"
+    );
     let missing = read_npy(&dir.path().join("absent.npy")).expect_err("missing");
     assert!(matches!(missing, Error::Io { .. }) && missing.to_string().contains("absent.npy"));
 }
@@ -63,7 +79,10 @@ fn not_an_npy_file() {
 fn unsupported_dtype_names_the_conversion() {
     let bytes = npy_bytes("{'descr': '<i4', 'fortran_order': False, 'shape': (1, 2), }", &[0; 8]);
     let err = parse_npy(&bytes).expect_err("int32");
-    assert!(err.contains("unsupported dtype \"<i4\"") && err.contains("astype(numpy.float32)"), "{err}");
+    assert!(
+        err.contains("unsupported dtype \"<i4\"") && err.contains("astype(numpy.float32)"),
+        "{err}"
+    );
     let bytes = npy_bytes("{'descr': '<f2', 'fortran_order': False, 'shape': (1, 2), }", &[0; 4]);
     assert!(parse_npy(&bytes).expect_err("float16").contains("unsupported dtype"));
 }
@@ -72,7 +91,8 @@ fn unsupported_dtype_names_the_conversion() {
 fn wrong_dimensions_and_truncation() {
     let bytes = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", &[0; 16]);
     assert!(parse_npy(&bytes).expect_err("1-D").contains("exactly 2 dimensions"));
-    let bytes = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2, 2), }", &[0; 32]);
+    let bytes =
+        npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2, 2), }", &[0; 32]);
     assert!(parse_npy(&bytes).expect_err("3-D").contains("exactly 2 dimensions"));
     let bytes = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", &[0; 12]);
     let err = parse_npy(&bytes).expect_err("truncated");

@@ -93,8 +93,8 @@ fn all_zero_matrix_is_rank_zero_under_every_convention() {
 #[test]
 fn from_singular_values_matches_the_matrix() {
     // The spectrum can be handed in directly; the order does not matter and missing values are 0.
-    let given = Spectrum::from_singular_values(4, 3, &[1.0, 3.0], effrank::Precision::F64)
-        .expect("valid");
+    let given =
+        Spectrum::from_singular_values(4, 3, &[1.0, 3.0], effrank::Precision::F64).expect("valid");
     assert_eq!(given.singular_values(), &[3.0, 1.0, 0.0]);
     assert_eq!(given.path(), effrank::Path::Given);
     let g = [3.0_f64, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
@@ -110,7 +110,8 @@ fn from_singular_values_matches_the_matrix() {
 fn json_has_exactly_the_documented_keys() {
     let s = Spectrum::of_slice(2, 2, &[3.0_f64, 0.0, 0.0, 1.0], Method::Auto).expect("valid");
     let json = serde_json::to_value(s.measures(Convention::Sigma2)).expect("serialisable");
-    let mut keys: Vec<&str> = json.as_object().expect("object").keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> =
+        json.as_object().expect("object").keys().map(String::as_str).collect();
     keys.sort_unstable();
     assert_eq!(
         keys,

@@ -54,8 +54,10 @@ fn effrank_does_not_depend_on_tch() {
     for forbidden in ["tch", "torch-sys"] {
         assert!(!deps.contains(forbidden), "effrank depends on {forbidden} through the lock graph");
     }
-    let manifest = std::fs::read_to_string(root.join("crates/effrank/Cargo.toml")).expect("manifest");
-    let names_torch = manifest.lines().map(str::trim).any(|l| l.starts_with("tch") || l.starts_with("torch"));
+    let manifest =
+        std::fs::read_to_string(root.join("crates/effrank/Cargo.toml")).expect("manifest");
+    let names_torch =
+        manifest.lines().map(str::trim).any(|l| l.starts_with("tch") || l.starts_with("torch"));
     assert!(!names_torch, "effrank's manifest declares a tch dependency");
 }
 

@@ -30,7 +30,10 @@ fn f32_and_f64_round_trip_through_a_file() {
     assert_eq!((m32.rows, m32.cols, m32.data), (3, 4, NpyData::F32(data32)));
     assert_eq!((m64.rows, m64.cols, m64.data), (4, 3, NpyData::F64(data64)));
     // No temporary file is left beside the results.
-    let names: Vec<_> = std::fs::read_dir(dir.path()).expect("list").map(|e| e.expect("entry").file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
     assert_eq!(names.len(), 2, "{names:?}");
 }
 
@@ -44,7 +47,8 @@ fn header_is_64_byte_aligned_like_numpy() {
 #[test]
 fn fortran_order_is_transposed_into_row_major() {
     // The 2×3 matrix [[1, 2, 3], [4, 5, 6]] stored column after column: 1, 4, 2, 5, 3, 6.
-    let payload: Vec<u8> = [1.0_f64, 4.0, 2.0, 5.0, 3.0, 6.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+    let payload: Vec<u8> =
+        [1.0_f64, 4.0, 2.0, 5.0, 3.0, 6.0].iter().flat_map(|x| x.to_le_bytes()).collect();
     let bytes = npy_bytes("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }", &payload);
     let m = parse_npy(&bytes).expect("valid Fortran-order file");
     assert_eq!((m.rows, m.cols), (2, 3));
@@ -62,7 +66,8 @@ fn big_endian_float32_is_read() {
 fn spectrum_from_file_matches_spectrum_from_slice() {
     let dir = tempfile::tempdir().expect("temp dir");
     let g = crate::random_matrix(7, 5, 3);
-    let row_major: Vec<f64> = (0..7).flat_map(|i| (0..5).map(move |j| (i, j))).map(|(i, j)| g[(i, j)]).collect();
+    let row_major: Vec<f64> =
+        (0..7).flat_map(|i| (0..5).map(move |j| (i, j))).map(|(i, j)| g[(i, j)]).collect();
     let path = dir.path().join("g.npy");
     write_npy(&path, 7, 5, &row_major).expect("write");
     let from_file = read_npy(&path).expect("read").spectrum(Method::Auto).expect("finite");

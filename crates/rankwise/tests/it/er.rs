@@ -4,7 +4,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn rankwise(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rankwise")).args(args).output().expect("the rankwise binary runs")
+    Command::new(env!("CARGO_BIN_EXE_rankwise"))
+        .args(args)
+        .output()
+        .expect("the rankwise binary runs")
 }
 
 fn write_diag_3_1(dir: &Path) -> String {
