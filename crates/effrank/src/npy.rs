@@ -251,7 +251,7 @@ impl NpyElement for f64 {
 
 /// The bytes of a version-1.0, C-order `.npy` file holding a row-major `rows×cols` matrix.
 pub fn encode_npy<T: NpyElement>(rows: usize, cols: usize, data: &[T]) -> Result<Vec<u8>> {
-    let expected = rows.checked_mul(cols).unwrap_or(usize::MAX);
+    let expected = rows.saturating_mul(cols);
     if data.len() != expected {
         return Err(Error::ShapeMismatch { rows, cols, expected, len: data.len() });
     }

@@ -117,7 +117,7 @@ pub struct RowMajor<'a, T> {
 impl<'a, T> RowMajor<'a, T> {
     /// A view of `data` as a `rows×cols` row-major matrix; checks the length.
     pub fn new(rows: usize, cols: usize, data: &'a [T]) -> Result<Self> {
-        let expected = rows.checked_mul(cols).unwrap_or(usize::MAX);
+        let expected = rows.saturating_mul(cols);
         if data.len() != expected {
             return Err(Error::ShapeMismatch { rows, cols, expected, len: data.len() });
         }
