@@ -96,7 +96,7 @@ pub enum Error {
         reason: String,
     },
     /// Reading or writing a file failed.
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path} (check that the path exists and is accessible)")]
     Io {
         /// "cannot read", "cannot write", ...
         action: &'static str,
