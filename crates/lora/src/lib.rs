@@ -1,1 +1,57 @@
-//! Placeholder: filled in by its issue.
+//! The paper's low-rank adapter transformer on tch (SPEC §1, §2, §5): the only crate that uses
+//! libtorch.
+//!
+//! # What is here
+//! - [`BaseModel`]: the full-rank base transformer recovered in SPEC §1 (pre-LayerNorm, learned
+//!   positions, causal attention through `scaled_dot_product_attention`, GELU FFN, final
+//!   LayerNorm, LM head tied to the token embedding). Trainable for pretraining
+//!   ([`BaseModel::set_trainable`]), frozen under adapters.
+//! - [`LoraModel`]: the frozen base plus rank-K adapters `W0 + s·A·B` on the four matrices of every
+//!   layer (per-layer K) and a rank-K_e adapter on the tied embedding. `x·A·B` is computed as
+//!   `(x·A)·B`; the tied head computes `h·E0ᵀ + s·(h·B_eᵀ)·A_eᵀ` and never forms the V×d product.
+//! - [`Trainer`]: AdamW written here over whatever tensors the model reports as trainable, constant
+//!   learning rate with an optional linear warmup that does not depend on the total step count,
+//!   gradient-norm clipping, per-step [`StepRecord`]s, NaN/Inf detection; [`eval_loss`] under
+//!   `no_grad`. Pretraining the base uses the same loop.
+//! - Rank surgery ([`LoraModel::set_layer_k`], [`LoraModel::set_embed_k`], or the
+//!   [`Trainer`] wrappers that also reset optimizer state): grow appends random columns to A and
+//!   zero rows to B (the function is unchanged); shrink keeps the best rank-K' approximation of
+//!   `s·A·B` from an SVD.
+//! - [`LoraModel::capture_gradients`]: natural (full-weight) and factor gradients on a
+//!   measurement batch, exported as plain row-major `f32` [`GradMatrix`] values (SPEC §4).
+//! - Checkpoints ([`BaseModel::save`], [`LoraModel::save`], [`load_base`], [`load_lora`]):
+//!   safetensors with the configuration as JSON beside, written atomically.
+//! - [`pick_device`] (the one place that asks for CUDA) and [`set_threads`].
+//!
+//! # Batches
+//! A batch is an `Int64` tensor of shape `batch × (context + 1)` holding token ids: the model reads
+//! columns `0..context` and predicts columns `1..=context`. [`batch_from_tokens`] builds one from a
+//! plain `&[i64]`, so this crate does not depend on the corpus crate.
+//!
+//! # Determinism
+//! Every random number (base init, adapter init, the columns added by growing) comes from a
+//! ChaCha8 stream seeded from the model seed and the tensor's identity, so the same seed gives the
+//! same weights on any device; `tch::manual_seed` is set as well for anything libtorch draws.
+//! Nothing in training is random (no dropout), so on CPU the same seed gives the same losses.
+
+mod checkpoint;
+mod device;
+mod error;
+mod grads;
+mod init;
+mod model;
+mod surgery;
+mod train;
+
+pub use checkpoint::{CheckpointKind, CheckpointMeta, load_base, load_lora, meta_path};
+pub use device::{DeviceChoice, pick_device, set_threads};
+pub use error::LoraError;
+pub use grads::{GradKind, GradMatrix, GradTarget, GradientCapture};
+pub use model::{BaseModel, LoraModel, batch_from_tokens, check_batch_shape};
+pub use modelspec::{AdapterConfig, Architecture, LayerMatrix, ScaleConvention};
+pub use train::{
+    AdamWConfig, StepRecord, Trainable, Trainer, TrainerConfig, eval_loss, flop_count_train_step,
+};
+
+/// Result with this crate's error.
+pub type Result<T, E = LoraError> = std::result::Result<T, E>;
