@@ -188,3 +188,40 @@ mod tests {
         assert!(err.to_string().contains("at least one row"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Every row is a run of consecutive stream ids inside the stream, for any geometry.
+        #[test]
+        fn windows_stay_inside_and_are_contiguous(
+            len in 2usize..3_000, rows in 1usize..6, ctx_frac in 0.0f64..1.0, seed: u64, step: u64,
+        ) {
+            let context = 1 + ((len - 2) as f64 * ctx_frac) as usize; // 1 ..= len − 1
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("s.u16");
+            let ids: Vec<u32> = (0..len as u32).collect();
+            TokenStream::write(&path, &ids, 1 << 16).expect("write");
+            let stream = TokenStream::open(&path).expect("open");
+            let spec = BatchSpec { rows, context };
+            let batch = training_batch(&stream, spec, seed, step).expect("batch");
+            prop_assert_eq!(batch.ids.len(), rows * (context + 1));
+            for (r, &start) in batch.starts.iter().enumerate() {
+                prop_assert!(start + context < len);
+                let row = &batch.ids[r * (context + 1)..(r + 1) * (context + 1)];
+                prop_assert!(row.iter().enumerate().all(|(j, &id)| id == (start + j) as i64));
+            }
+            let eval = evaluation_set(&stream, spec, 2).expect("eval");
+            let starts: Vec<usize> = eval.iter().flat_map(|b| b.starts.clone()).collect();
+            prop_assert_eq!(starts[0], 0);
+            prop_assert_eq!(*starts.last().expect("non-empty"), len - (context + 1));
+            prop_assert!(starts.windows(2).all(|w| w[0] <= w[1]));
+        }
+    }
+}

@@ -274,7 +274,8 @@ fn link_at(chars: &[Ch], open: usize) -> Option<(Vec<Ch>, usize)> {
         .iter()
         .map(|c| if c.literal { format!("\\{}", c.c) } else { c.c.to_string() })
         .collect();
-    let text = tokenize_escapes(&clean_inline(&inner));
+    // The link text is cleaned on its own, then taken as literal characters.
+    let text = clean_inline(&inner).chars().map(|c| Ch { c, literal: true }).collect();
     Some((text, end + 1))
 }
 

@@ -32,9 +32,9 @@ fn smoke_profile_round_trips_every_play() {
     let cache = default_cache_dir();
     let data = prepare(&DataConfig::smoke(), &cache).expect("run setup first");
     assert_eq!(data.vocab_size(), 512);
-    // 43 documents: validation round(4.3) = 4, adapt round(8.6) = 9, pretrain 30.
+    // 38 documents: validation round(3.8) = 4, adapt round(7.6) = 8, pretrain 26.
     let s = &data.split;
-    assert_eq!((s.pretrain.len(), s.adapt.len(), s.validation.len()), (30, 9, 4));
+    assert_eq!((s.pretrain.len(), s.adapt.len(), s.validation.len()), (26, 8, 4));
     let docs = load_corpus(&CorpusSource::Default, &cache).expect("load");
     for doc in &docs {
         let ids = data.tokenizer.encode(&doc.text).expect("encode");
