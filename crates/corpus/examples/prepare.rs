@@ -31,7 +31,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "tokenizer:        cache hit {}, trained in {:.2} s",
         data.tokenizer.cache_hit, data.tokenizer.train_seconds
     );
-    println!("streams:          {} (cache hit {})", data.streams_dir.display(), data.streams_cache_hit);
+    println!(
+        "streams:          {} (cache hit {})",
+        data.streams_dir.display(),
+        data.streams_cache_hit
+    );
     println!(
         "documents:        pretrain {}, adapt {}, validation {}",
         data.split.pretrain.len(),

@@ -95,7 +95,12 @@ fn random_starts(stream: &TokenStream, spec: BatchSpec, seed: u64, step: u64) ->
 }
 
 /// Training batch number `step` for `seed` (see the module docs).
-pub fn training_batch(stream: &TokenStream, spec: BatchSpec, seed: u64, step: u64) -> Result<Batch> {
+pub fn training_batch(
+    stream: &TokenStream,
+    spec: BatchSpec,
+    seed: u64,
+    step: u64,
+) -> Result<Batch> {
     spec.check(stream, "training")?;
     Ok(gather(stream, spec, random_starts(stream, spec, seed, step)))
 }

@@ -206,14 +206,13 @@ fn tokenize_escapes(line: &str) -> Vec<Ch> {
     let mut out = Vec::with_capacity(line.len());
     let mut it = line.chars().peekable();
     while let Some(c) = it.next() {
-        if c == '\\' {
-            if let Some(&n) = it.peek() {
-                if n.is_ascii_punctuation() {
-                    out.push(Ch { c: n, literal: true });
-                    it.next();
-                    continue;
-                }
-            }
+        if c == '\\'
+            && let Some(&n) = it.peek()
+            && n.is_ascii_punctuation()
+        {
+            out.push(Ch { c: n, literal: true });
+            it.next();
+            continue;
         }
         out.push(Ch { c, literal: false });
     }

@@ -178,7 +178,11 @@ fn encode_documents(tokenizer: &TrainedTokenizer, documents: &[&Document]) -> Re
     Ok(ids)
 }
 
-fn streams_key(tokenizer_hash: &str, split: &SplitRecord, documents: &[Document]) -> Result<String> {
+fn streams_key(
+    tokenizer_hash: &str,
+    split: &SplitRecord,
+    documents: &[Document],
+) -> Result<String> {
     let mut h = Sha256::new();
     h.update(b"rankwise token streams v1\n");
     h.update(tokenizer_hash.as_bytes());

@@ -143,11 +143,12 @@ impl TokenStream {
         let b = self.width.bytes();
         let bytes = &self.map[start * b..(start + len) * b];
         match self.width {
-            Width::U16 => out.extend(
-                bytes.chunks_exact(2).map(|c| i64::from(u16::from_le_bytes([c[0], c[1]]))),
-            ),
+            Width::U16 => out
+                .extend(bytes.chunks_exact(2).map(|c| i64::from(u16::from_le_bytes([c[0], c[1]])))),
             Width::U32 => out.extend(
-                bytes.chunks_exact(4).map(|c| i64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| i64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
             ),
         }
         Some(())

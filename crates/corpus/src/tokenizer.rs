@@ -100,10 +100,8 @@ pub fn train_or_load_tokenizer(
     let dir = cache.join("tokenizers").join(&hash);
     let path = dir.join("tokenizer.json");
     if path.is_file() {
-        let tokenizer = Tokenizer::from_file(&path).map_err(|e| CorpusError::CorruptCache {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+        let tokenizer = Tokenizer::from_file(&path)
+            .map_err(|e| CorpusError::CorruptCache { path: path.clone(), reason: e.to_string() })?;
         return finish(tokenizer, path, hash, true, 0.0, vocab_size);
     }
     let started = Instant::now();
@@ -156,14 +154,15 @@ fn train(documents: &[&Document], vocab_size: usize) -> Result<Tokenizer> {
         .special_tokens(vec![AddedToken::from(END_OF_TEXT.to_string(), true)])
         .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
         .build();
-    let mut tokenizer = TokenizerBuilder::<BPE, NormalizerWrapper, ByteLevel, ByteLevel, ByteLevel>::new()
-        .with_model(BPE::default())
-        .with_normalizer(None)
-        .with_pre_tokenizer(Some(byte_level))
-        .with_post_processor(Some(byte_level))
-        .with_decoder(Some(byte_level))
-        .build()
-        .map_err(|e| CorpusError::tokenizer("building the tokenizer", e))?;
+    let mut tokenizer =
+        TokenizerBuilder::<BPE, NormalizerWrapper, ByteLevel, ByteLevel, ByteLevel>::new()
+            .with_model(BPE::default())
+            .with_normalizer(None)
+            .with_pre_tokenizer(Some(byte_level))
+            .with_post_processor(Some(byte_level))
+            .with_decoder(Some(byte_level))
+            .build()
+            .map_err(|e| CorpusError::tokenizer("building the tokenizer", e))?;
     tokenizer
         .train(&mut trainer, documents.iter().map(|d| d.text.as_str()))
         .map_err(|e| CorpusError::tokenizer("training BPE", e))?;

@@ -61,18 +61,17 @@ fn paper_profile_has_exactly_15007_tokens_and_loads_in_python() {
     let script = "import sys, json\nfrom tokenizers import Tokenizer\n\
                   t = Tokenizer.from_file(sys.argv[1])\n\
                   print(json.dumps([t.get_vocab_size(), t.encode(sys.argv[2]).ids]))";
-    let out = Command::new(&python)
-        .args(["-c", script])
-        .arg(&data.tokenizer.path)
-        .arg(sample)
-        .output();
+    let out =
+        Command::new(&python).args(["-c", script]).arg(&data.tokenizer.path).arg(sample).output();
     match out {
         Ok(out) if out.status.success() => {
             let got: (usize, Vec<u32>) =
                 serde_json::from_slice(&out.stdout).expect("python printed JSON");
             assert_eq!(got, (15_007, ids), "Python's tokenizers disagrees with the Rust one");
         }
-        Ok(out) if String::from_utf8_lossy(&out.stderr).contains("No module named 'tokenizers'") => {
+        Ok(out)
+            if String::from_utf8_lossy(&out.stderr).contains("No module named 'tokenizers'") =>
+        {
             println!("note: Python `tokenizers` not installed; the cross-check was not run");
         }
         Ok(out) => panic!("python failed: {}", String::from_utf8_lossy(&out.stderr)),

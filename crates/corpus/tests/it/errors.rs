@@ -13,11 +13,15 @@ fn paths(p: &[std::path::PathBuf]) -> CorpusSource {
     CorpusSource::Paths(p.to_vec())
 }
 
+fn one(p: &std::path::Path) -> CorpusSource {
+    CorpusSource::Paths(vec![p.to_path_buf()])
+}
+
 #[test]
 fn missing_path() {
     let cache = tempfile::tempdir().expect("temp dir");
     let missing = cache.path().join("no-such-folder");
-    let err = load_corpus(&paths(&[missing.clone()]), cache.path()).expect_err("missing");
+    let err = load_corpus(&one(&missing), cache.path()).expect_err("missing");
     assert!(matches!(err, CorpusError::MissingPath { ref path } if *path == missing));
     assert!(err.to_string().contains("does not exist; fix:"), "{err}");
 }
@@ -42,8 +46,11 @@ fn non_utf8_file_names_file_and_offset() {
     let file = cache.path().join("latin1.txt");
     // "caf" then 0xE9 (é in Latin-1), invalid in UTF-8 at byte offset 3.
     fs::write(&file, b"caf\xe9 au lait").expect("write");
-    let err = load_corpus(&paths(&[file.clone()]), cache.path()).expect_err("not utf-8");
-    assert!(matches!(err, CorpusError::NotUtf8 { ref path, offset: 3 } if *path == file), "{err:?}");
+    let err = load_corpus(&one(&file), cache.path()).expect_err("not utf-8");
+    assert!(
+        matches!(err, CorpusError::NotUtf8 { ref path, offset: 3 } if *path == file),
+        "{err:?}"
+    );
     let msg = err.to_string();
     assert!(msg.contains("latin1.txt") && msg.contains("offset 3") && msg.contains("iconv"));
 }
@@ -93,11 +100,8 @@ fn vocab_too_small_and_not_reachable() {
     assert!(err.to_string().contains("use at least 257"), "{err}");
 
     // A few KB of text cannot hold 20,000 distinct merges.
-    let config = DataConfig {
-        corpus: paths(&[fixture_dir()]),
-        vocab_size: 20_000,
-        ..DataConfig::paper()
-    };
+    let config =
+        DataConfig { corpus: paths(&[fixture_dir()]), vocab_size: 20_000, ..DataConfig::paper() };
     let err = prepare(&config, cache.path()).expect_err("not reachable");
     match err {
         CorpusError::VocabNotReached { requested: 20_000, reached } => {
@@ -106,6 +110,8 @@ fn vocab_too_small_and_not_reachable() {
         other => panic!("expected VocabNotReached, got {other:?}"),
     }
     // Nothing was cached for the failed size.
-    assert!(!cache.path().join("tokenizers").exists()
-        || fs::read_dir(cache.path().join("tokenizers")).expect("list").count() == 0);
+    assert!(
+        !cache.path().join("tokenizers").exists()
+            || fs::read_dir(cache.path().join("tokenizers")).expect("list").count() == 0
+    );
 }

@@ -49,7 +49,8 @@ fn loads_sorted_names_and_cleans_only_markdown() {
 #[test]
 fn a_list_of_paths_prefixes_folders_and_names_files() {
     let cache = tempfile::tempdir().expect("temp dir");
-    let source = CorpusSource::Paths(vec![fixture_dir().join("notes"), fixture_dir().join("ferry.txt")]);
+    let source =
+        CorpusSource::Paths(vec![fixture_dir().join("notes"), fixture_dir().join("ferry.txt")]);
     let docs = load_corpus(&source, cache.path()).expect("load");
     let names: Vec<&str> = docs.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["notes/recipe.md", "notes/weather.txt", "ferry.txt"]);
@@ -61,10 +62,7 @@ fn split_is_disjoint_covering_and_seeded() {
     let docs = load_corpus(&CorpusSource::Paths(vec![fixture_dir()]), cache.path()).expect("load");
     let record = split_documents(&docs, 1, SplitFractions::default()).expect("split");
     // Six documents: validation max(1, round(0.6)) = 1, adapt max(1, round(1.2)) = 1, pretrain 4.
-    assert_eq!(
-        (record.pretrain.len(), record.adapt.len(), record.validation.len()),
-        (4, 1, 1)
-    );
+    assert_eq!((record.pretrain.len(), record.adapt.len(), record.validation.len()), (4, 1, 1));
     let mut all: Vec<String> =
         Split::ALL.iter().flat_map(|&s| record.documents(s).to_vec()).collect();
     all.sort();
