@@ -343,6 +343,9 @@ impl BaseModel {
     }
 
     /// Final LayerNorm output `(batch·context) × d` for Int64 inputs `batch × context`.
+    // `x = x + f(x)` must stay out of place: tch's `+=` is in place, and autograd saved `x` for
+    // the LayerNorm backward.
+    #[allow(clippy::assign_op_pattern)]
     fn hidden(
         &self,
         inputs: &Tensor,
