@@ -62,8 +62,10 @@ fn write_atomic(tensors: &[(String, &Tensor)], meta: &CheckpointMeta, path: &Pat
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
     let tmp = temp_beside(path);
-    let host: Vec<(String, Tensor)> =
-        tensors.iter().map(|(n, t)| (n.clone(), t.detach().to_device(Device::Cpu).contiguous())).collect();
+    let host: Vec<(String, Tensor)> = tensors
+        .iter()
+        .map(|(n, t)| (n.clone(), t.detach().to_device(Device::Cpu).contiguous()))
+        .collect();
     Tensor::write_safetensors(&host, &tmp).map_err(|source| LoraError::Torch {
         context: format!("writing {}", tmp.display()),
         source,
@@ -105,12 +107,18 @@ fn read_tensors(path: &Path) -> Result<HashMap<String, Tensor>> {
 }
 
 /// Copies each named file tensor into the model tensor of the same name, checking shapes.
-fn fill(path: &Path, file: &HashMap<String, Tensor>, targets: Vec<(String, &Tensor)>) -> Result<()> {
+fn fill(
+    path: &Path,
+    file: &HashMap<String, Tensor>,
+    targets: Vec<(String, &Tensor)>,
+) -> Result<()> {
     tch::no_grad(|| {
         for (name, t) in targets {
             let src = file.get(&name).ok_or_else(|| LoraError::Checkpoint {
                 path: path.to_path_buf(),
-                problem: format!("tensor `{name}` is missing; the file does not match its JSON configuration"),
+                problem: format!(
+                    "tensor `{name}` is missing; the file does not match its JSON configuration"
+                ),
             })?;
             if src.size() != t.size() {
                 return Err(LoraError::Checkpoint {
@@ -173,7 +181,12 @@ pub fn load_base(path: &Path, device: Device) -> Result<BaseModel> {
     base_from(path, &meta, &file, device)
 }
 
-fn base_from(path: &Path, meta: &CheckpointMeta, file: &HashMap<String, Tensor>, device: Device) -> Result<BaseModel> {
+fn base_from(
+    path: &Path,
+    meta: &CheckpointMeta,
+    file: &HashMap<String, Tensor>,
+    device: Device,
+) -> Result<BaseModel> {
     let base = BaseModel::new(&meta.arch, device, meta.base_seed)?;
     fill(path, file, base.named_tensors())?;
     Ok(base)

@@ -95,10 +95,17 @@ impl LoraModel {
     /// Natural and factor gradients of the mean loss on `batch` (see the module docs). Set
     /// `natural` or `factors` false to skip one group (the natural embedding gradient alone is
     /// V × d).
-    pub fn capture_gradients(&self, batch: &Tensor, natural: bool, factors: bool) -> Result<GradientCapture> {
+    pub fn capture_gradients(
+        &self,
+        batch: &Tensor,
+        natural: bool,
+        factors: bool,
+    ) -> Result<GradientCapture> {
         let arch = self.base.arch.clone();
         let (device, kind) = (self.base.device, self.base.kind);
-        let zeros = |r: usize, c: usize| Tensor::zeros([r as i64, c as i64], (kind, device)).set_requires_grad(true);
+        let zeros = |r: usize, c: usize| {
+            Tensor::zeros([r as i64, c as i64], (kind, device)).set_requires_grad(true)
+        };
         let probes = Probes {
             layers: (0..arch.n_layers)
                 .map(|_| {
@@ -110,7 +117,11 @@ impl LoraModel {
                 .collect(),
             embed: zeros(arch.vocab_size, arch.d_model),
         };
-        let loss = self.base.loss_impl(batch, Some((&self.layers, &self.embed)), natural.then_some(&probes))?;
+        let loss = self.base.loss_impl(
+            batch,
+            Some((&self.layers, &self.embed)),
+            natural.then_some(&probes),
+        )?;
         let tokens = (batch.size()[0] * (batch.size()[1] - 1)) as usize;
         let loss_value = loss.double_value(&[]);
         if !loss_value.is_finite() {
@@ -120,9 +131,8 @@ impl LoraModel {
         // Inputs to differentiate with respect to, and where each result goes.
         let mut inputs: Vec<Tensor> = Vec::new();
         let mut labels: Vec<(GradTarget, GradKind)> = Vec::new();
-        let layer_targets = (0..arch.n_layers)
-            .flat_map(|l| LayerMatrix::ALL.map(|m| (l, m)))
-            .collect::<Vec<_>>();
+        let layer_targets =
+            (0..arch.n_layers).flat_map(|l| LayerMatrix::ALL.map(|m| (l, m))).collect::<Vec<_>>();
         if natural {
             for &(l, m) in &layer_targets {
                 inputs.push(probes.layers[l][mat_index(m)].shallow_clone());

@@ -15,7 +15,8 @@ pub(crate) fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
 
 /// A stable 64-bit id for a tensor name (FNV-1a), used to pick its stream.
 pub(crate) fn name_id(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+    name.bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// `n` draws from N(0, std²) by Box–Muller.

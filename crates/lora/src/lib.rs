@@ -28,6 +28,17 @@
 //! columns `0..context` and predicts columns `1..=context`. [`batch_from_tokens`] builds one from a
 //! plain `&[i64]`, so this crate does not depend on the corpus crate.
 //!
+//! # Performance (issue 3, item 10; `cargo run -p lora --bin bench_train -- --threads 1`)
+//! Analytic FLOPs per step at the paper preset, batch 8 × context 128 ([`flop_count_train_step`]):
+//! 47.1 GFLOP at K=8 and 63.7 GFLOP at K=64. The adapters themselves are not cheap at d = 256:
+//! per token and layer they cost 6·K·4,096 FLOPs against 4·786,432 for the frozen base, so K=64
+//! needs 35% more arithmetic than K=8 even with the head kept in K_e-wide factors; "K=64 ≤ 10%
+//! slower" can only hold where the step is bound by something other than FLOPs. The loss
+//! evaluates the tied head and cross-entropy in row chunks under 16 MiB, because 61 MB logits
+//! buffers are fresh mmaps on every allocation (glibc's mmap ceiling is 32 MiB) and their page
+//! faults cost more than the matmul. On a CPU shared with other jobs use one thread: libgomp's
+//! spinning threads collapse under oversubscription (measured 3–4× slower with 2 threads).
+//!
 //! # Determinism
 //! Every random number (base init, adapter init, the columns added by growing) comes from a
 //! ChaCha8 stream seeded from the model seed and the tensor's identity, so the same seed gives the

@@ -20,6 +20,8 @@ use crate::{LoraError, Result};
 pub(crate) const LN_EPS: f64 = 1e-5;
 /// Standard deviation of the base weights at initialisation (GPT-2's choice).
 const BASE_INIT_STD: f64 = 0.02;
+/// Largest logits chunk in the loss (see `chunked_loss`): below glibc's 32 MiB mmap ceiling.
+const HEAD_CHUNK_BYTES: i64 = 16 << 20;
 
 /// Index of a layer matrix in the canonical order of [`LayerMatrix::ALL`].
 pub(crate) fn mat_index(m: LayerMatrix) -> usize {
@@ -117,7 +119,12 @@ pub fn check_batch_shape(arch: &Architecture, batch: &Tensor) -> Result<(usize, 
 }
 
 /// Builds a `batch × (context + 1)` Int64 batch on `device` from row-major token ids.
-pub fn batch_from_tokens(tokens: &[i64], batch: usize, context: usize, device: Device) -> Result<Tensor> {
+pub fn batch_from_tokens(
+    tokens: &[i64],
+    batch: usize,
+    context: usize,
+    device: Device,
+) -> Result<Tensor> {
     let width = context + 1;
     if batch == 0 || context == 0 || tokens.len() != batch * width {
         return Err(LoraError::BadBatch(format!(
@@ -154,7 +161,11 @@ impl BaseModel {
                         _ => BASE_INIT_STD,
                     };
                     Linear {
-                        weight: normal(&format!("layers.{l}.{}.weight", m.name()), &[i as i64, o as i64], std),
+                        weight: normal(
+                            &format!("layers.{l}.{}.weight", m.name()),
+                            &[i as i64, o as i64],
+                            std,
+                        ),
                         bias: zeros(o as i64),
                     }
                 });
@@ -305,27 +316,37 @@ impl BaseModel {
         let t = context as i64;
         let inputs = batch.narrow(1, 0, t);
         let targets = batch.narrow(1, 1, t).reshape([-1]);
-        let logits = self.logits_impl(&inputs, adapters, probes);
+        let h = self.hidden(&inputs, adapters, probes);
         // ATen's cross_entropy (log-softmax + NLL) in the logits' own dtype; tch's
         // `cross_entropy_for_logits` would cast to f32, which breaks f64 gradient checks.
-        Ok(logits.cross_entropy_loss::<Tensor>(&targets, None, tch::Reduction::Mean, -100, 0.0))
+        Ok(self.chunked_loss(&h, &targets, adapters, probes))
     }
 
     /// `x·W0 + b (+ s·(x·A)·B) (+ x·Δ)`, with `x` 2-D.
-    fn linear(x: &Tensor, lin: &Linear, adapter: Option<&Adapter>, probe: Option<&Tensor>) -> Tensor {
+    fn linear(
+        x: &Tensor,
+        lin: &Linear,
+        adapter: Option<&Adapter>,
+        probe: Option<&Tensor>,
+    ) -> Tensor {
         let mut y = lin.bias.addmm(x, &lin.weight);
         if let Some(ad) = adapter {
             // Cheap order: (x·A) is tokens × K; scaling it costs tokens·K, not d_in·d_out.
             let xa = x.mm(&ad.a) * ad.scale;
-            y = y.addmm(&xa, &ad.b);
+            // In place: addmm does not save its output for backward.
+            let _ = y.addmm_(&xa, &ad.b);
         }
         if let Some(p) = probe {
-            y = y.addmm(x, p);
+            let _ = y.addmm_(x, p);
         }
         y
     }
 
-    pub(crate) fn logits_impl(
+    /// Final LayerNorm output `(batch·context) × d` for Int64 inputs `batch × context`.
+    // `x = x + f(x)` must stay out of place: tch's `+=` is in place, and autograd saved `x` for
+    // the LayerNorm backward.
+    #[allow(clippy::assign_op_pattern)]
+    fn hidden(
         &self,
         inputs: &Tensor,
         adapters: Option<(&[[Adapter; 4]], &Adapter)>,
@@ -358,23 +379,93 @@ impl BaseModel {
                 &q, &k, &v, None, 0.0, true, None, false,
             );
             let att = att.transpose(1, 2).reshape([b * t, d]);
-            x = x + Self::linear(&att, &layer.lin[1], ad(LayerMatrix::AttnOut), pr(LayerMatrix::AttnOut));
+            x = x + Self::linear(
+                &att,
+                &layer.lin[1],
+                ad(LayerMatrix::AttnOut),
+                pr(LayerMatrix::AttnOut),
+            );
             let h = x.layer_norm([d], Some(&layer.ln2.weight), Some(&layer.ln2.bias), LN_EPS, true);
             let u = Self::linear(&h, &layer.lin[2], ad(LayerMatrix::FfnUp), pr(LayerMatrix::FfnUp))
                 .gelu("none");
-            x = x + Self::linear(&u, &layer.lin[3], ad(LayerMatrix::FfnDown), pr(LayerMatrix::FfnDown));
+            x = x + Self::linear(
+                &u,
+                &layer.lin[3],
+                ad(LayerMatrix::FfnDown),
+                pr(LayerMatrix::FfnDown),
+            );
         }
-        let h = x.layer_norm([d], Some(&self.ln_f.weight), Some(&self.ln_f.bias), LN_EPS, true);
-        // Tied head: h·E0ᵀ + s·(h·B_eᵀ)·A_eᵀ — through the K_e-wide factors, never the V×d product.
+        x.layer_norm([d], Some(&self.ln_f.weight), Some(&self.ln_f.bias), LN_EPS, true)
+    }
+
+    /// Tied head on final hidden rows `h`: `h·E0ᵀ + s·(h·B_eᵀ)·A_eᵀ (+ h·Δ_eᵀ)` — through the
+    /// K_e-wide factors, never the V×d product.
+    fn head(
+        &self,
+        h: &Tensor,
+        adapters: Option<(&[[Adapter; 4]], &Adapter)>,
+        probes: Option<&Probes>,
+    ) -> Tensor {
         let mut logits = h.mm(&self.embed.tr());
         if let Some((_, emb)) = adapters {
             let hb = h.mm(&emb.b.tr()) * emb.scale;
-            logits = logits.addmm(&hb, &emb.a.tr());
+            // In place: mm does not save its output for backward.
+            let _ = logits.addmm_(&hb, &emb.a.tr());
         }
         if let Some(p) = probes {
-            logits = logits.addmm(&h, &p.embed.tr());
+            let _ = logits.addmm_(h, &p.embed.tr());
         }
         logits
+    }
+
+    pub(crate) fn logits_impl(
+        &self,
+        inputs: &Tensor,
+        adapters: Option<(&[[Adapter; 4]], &Adapter)>,
+        probes: Option<&Probes>,
+    ) -> Tensor {
+        let h = self.hidden(inputs, adapters, probes);
+        self.head(&h, adapters, probes)
+    }
+
+    /// Summed cross-entropy of the head over `h` against `targets`, in row chunks whose logits
+    /// stay under [`HEAD_CHUNK_BYTES`]. Why: a full batch's logits (1024 × 15,007 floats = 61 MB)
+    /// exceed glibc's largest mmap threshold (32 MiB), so every such buffer — logits,
+    /// log-probabilities and their gradients — would be a fresh mmap whose page faults cost more
+    /// than the matmul; chunks under the threshold are recycled from the heap.
+    fn chunked_loss(
+        &self,
+        h: &Tensor,
+        targets: &Tensor,
+        adapters: Option<(&[[Adapter; 4]], &Adapter)>,
+        probes: Option<&Probes>,
+    ) -> Tensor {
+        let n = h.size()[0];
+        let row_bytes = (self.arch.vocab_size * self.kind.elt_size_in_bytes()) as i64;
+        let rows = (HEAD_CHUNK_BYTES / row_bytes.max(1)).max(1);
+        let rows = if rows >= 64 { rows / 64 * 64 } else { rows };
+        let mut total: Option<Tensor> = None;
+        let mut start = 0;
+        while start < n {
+            let len = rows.min(n - start);
+            let logits = self.head(&h.narrow(0, start, len), adapters, probes);
+            let ce = logits.cross_entropy_loss::<Tensor>(
+                &targets.narrow(0, start, len),
+                None,
+                tch::Reduction::Sum,
+                -100,
+                0.0,
+            );
+            total = Some(match total {
+                Some(t) => t + ce,
+                None => ce,
+            });
+            start += len;
+        }
+        match total {
+            Some(t) => t / n as f64,
+            None => Tensor::zeros([], (self.kind, self.device)),
+        }
     }
 }
 
@@ -401,7 +492,12 @@ pub(crate) fn adapter_name(layer: Option<(usize, LayerMatrix)>, factor: char) ->
 
 impl LoraModel {
     /// A random base (seed `seed`) under fresh adapters (seed `seed` too, different streams).
-    pub fn new(arch: &Architecture, adapter: &AdapterConfig, device: Device, seed: u64) -> Result<Self> {
+    pub fn new(
+        arch: &Architecture,
+        adapter: &AdapterConfig,
+        device: Device,
+        seed: u64,
+    ) -> Result<Self> {
         arch.validate_adapter(adapter)?;
         let base = BaseModel::new(arch, device, seed)?;
         Self::from_base(base, adapter, seed)
@@ -421,11 +517,14 @@ impl LoraModel {
             .map(|(l, &k)| {
                 LayerMatrix::ALL.map(|m| {
                     let (i, o) = m.shape(&arch);
-                    let mut rng = init::stream(seed, init::name_id(&adapter_name(Some((l, m)), 'a')));
+                    let mut rng =
+                        init::stream(seed, init::name_id(&adapter_name(Some((l, m)), 'a')));
                     let a = init::uniform(&mut rng, i * k, 1.0 / (i as f64).sqrt());
                     Adapter {
-                        a: init::tensor(&a, &[i as i64, k as i64], device, kind).set_requires_grad(true),
-                        b: Tensor::zeros([k as i64, o as i64], (kind, device)).set_requires_grad(true),
+                        a: init::tensor(&a, &[i as i64, k as i64], device, kind)
+                            .set_requires_grad(true),
+                        b: Tensor::zeros([k as i64, o as i64], (kind, device))
+                            .set_requires_grad(true),
                         scale: adapter.scale.scale(adapter.alpha, k),
                     }
                 })
@@ -515,7 +614,10 @@ impl LoraModel {
     /// analysis; never used in training.
     pub fn delta(&self, layer: usize, m: LayerMatrix) -> Result<Tensor> {
         let ad = self.layers.get(layer).ok_or_else(|| {
-            LoraError::Surgery(format!("layer {layer} does not exist (the model has {})", self.layers.len()))
+            LoraError::Surgery(format!(
+                "layer {layer} does not exist (the model has {})",
+                self.layers.len()
+            ))
         })?;
         let ad = &ad[mat_index(m)];
         Ok(tch::no_grad(|| ad.a.mm(&ad.b) * ad.scale))

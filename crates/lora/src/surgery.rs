@@ -36,25 +36,44 @@ struct Site<'a> {
     init: AInit,
 }
 
-fn resize(site: Site<'_>, k_old: usize, k_new: usize, s_new: f64, seed: u64, surgery: u64) -> Result<()> {
+fn resize(
+    site: Site<'_>,
+    k_old: usize,
+    k_new: usize,
+    s_new: f64,
+    seed: u64,
+    surgery: u64,
+) -> Result<()> {
     let ad = site.adapter;
     let (device, kind) = (ad.a.device(), ad.a.kind());
     let (a, b) = tch::no_grad(|| -> Result<(Tensor, Tensor)> {
         if k_new > k_old {
             let f = (ad.scale / s_new).sqrt();
             let extra = k_new - k_old;
-            let mut rng = init::stream(seed, init::name_id(&site.name_a) ^ surgery.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let mut rng = init::stream(
+                seed,
+                init::name_id(&site.name_a) ^ surgery.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            );
             let values = match site.init {
-                AInit::KaimingUniform => init::uniform(&mut rng, site.d_in * extra, 1.0 / (site.d_in as f64).sqrt()),
+                AInit::KaimingUniform => {
+                    init::uniform(&mut rng, site.d_in * extra, 1.0 / (site.d_in as f64).sqrt())
+                }
                 AInit::StdNormal => init::normal(&mut rng, site.d_in * extra, 1.0),
             };
             let new_a = init::tensor(&values, &[site.d_in as i64, extra as i64], device, kind);
             let a = Tensor::cat(&[&ad.a.detach() * f, new_a], 1);
-            let b = Tensor::cat(&[&ad.b.detach() * f, Tensor::zeros([extra as i64, site.d_out as i64], (kind, device))], 0);
+            let b = Tensor::cat(
+                &[
+                    &ad.b.detach() * f,
+                    Tensor::zeros([extra as i64, site.d_out as i64], (kind, device)),
+                ],
+                0,
+            );
             Ok((a, b))
         } else {
             let p = ad.a.to_kind(Kind::Double).mm(&ad.b.to_kind(Kind::Double)) * ad.scale;
-            let (u, s, v) = p.f_svd(true, true).map_err(|e| LoraError::Surgery(format!("SVD failed: {e}")))?;
+            let (u, s, v) =
+                p.f_svd(true, true).map_err(|e| LoraError::Surgery(format!("SVD failed: {e}")))?;
             let k = k_new as i64;
             if s.max().double_value(&[]) == 0.0 {
                 let a = ad.a.detach().narrow(1, 0, k).contiguous();

@@ -207,8 +207,16 @@ impl<M: Trainable> Trainer<M> {
         loss.backward();
         let grads: Vec<Tensor> = params.iter().map(|(_, p)| p.grad()).collect();
         let grad_norm = tch::no_grad(|| {
-            let sq: Vec<Tensor> = grads.iter().filter(|g| g.defined()).map(|g| g.square().sum(Kind::Double)).collect();
-            if sq.is_empty() { 0.0 } else { Tensor::stack(&sq, 0).sum(Kind::Double).sqrt().double_value(&[]) }
+            let sq: Vec<Tensor> = grads
+                .iter()
+                .filter(|g| g.defined())
+                .map(|g| g.square().sum(Kind::Double))
+                .collect();
+            if sq.is_empty() {
+                0.0
+            } else {
+                Tensor::stack(&sq, 0).sum(Kind::Double).sqrt().double_value(&[])
+            }
         });
         if !grad_norm.is_finite() {
             return Err(LoraError::NonFiniteLoss { step, value: grad_norm });
@@ -251,11 +259,21 @@ impl<M: Trainable> Trainer<M> {
             }
         });
         self.step += 1;
-        Ok(StepRecord { step, loss: loss_value, tokens, seconds: start.elapsed().as_secs_f64(), lr, grad_norm })
+        Ok(StepRecord {
+            step,
+            loss: loss_value,
+            tokens,
+            seconds: start.elapsed().as_secs_f64(),
+            lr,
+            grad_norm,
+        })
     }
 
     /// Runs one step per batch, returning every record.
-    pub fn train_steps<'a>(&mut self, batches: impl IntoIterator<Item = &'a Tensor>) -> Result<Vec<StepRecord>> {
+    pub fn train_steps<'a>(
+        &mut self,
+        batches: impl IntoIterator<Item = &'a Tensor>,
+    ) -> Result<Vec<StepRecord>> {
         batches.into_iter().map(|b| self.train_step(b)).collect()
     }
 }
@@ -280,13 +298,16 @@ impl Trainer<LoraModel> {
 /// Token-weighted mean loss over evaluation batches, under `no_grad`.
 pub fn eval_loss<M: Trainable>(model: &M, batches: &[Tensor]) -> Result<f64> {
     if batches.is_empty() {
-        return Err(LoraError::BadBatch("the evaluation set is empty; give at least one batch".into()));
+        return Err(LoraError::BadBatch(
+            "the evaluation set is empty; give at least one batch".into(),
+        ));
     }
     tch::no_grad(|| {
         let mut total = 0.0;
         let mut tokens = 0usize;
         for b in batches {
-            let n = (b.size().first().copied().unwrap_or(0) * (b.size().get(1).copied().unwrap_or(1) - 1)) as usize;
+            let n = (b.size().first().copied().unwrap_or(0)
+                * (b.size().get(1).copied().unwrap_or(1) - 1)) as usize;
             total += model.loss(b)?.double_value(&[]) * n as f64;
             tokens += n;
         }
@@ -310,7 +331,13 @@ pub fn eval_loss<M: Trainable>(model: &M, batches: &[Tensor]) -> Result<f64> {
 /// - embedding adapter input side: gather then 2·N·K_e·d forward, 2× backward.
 ///
 /// Elementwise work (LayerNorm, GELU, softmax, residuals, the optimizer) is not counted.
-pub fn flop_count_train_step(arch: &Architecture, k_layers: &[usize], k_embed: usize, batch: usize, context: usize) -> f64 {
+pub fn flop_count_train_step(
+    arch: &Architecture,
+    k_layers: &[usize],
+    k_embed: usize,
+    batch: usize,
+    context: usize,
+) -> f64 {
     let n = (batch * context) as f64;
     let (d, v) = (arch.d_model as f64, arch.vocab_size as f64);
     let mut total = 0.0;

@@ -25,7 +25,8 @@ struct Args {
 }
 
 fn parse() -> Result<Args> {
-    let mut a = Args { threads: None, steps: 12, warmup: 3, ks: vec![8, 64], batch: 8, context: 128 };
+    let mut a =
+        Args { threads: None, steps: 12, warmup: 3, ks: vec![8, 64], batch: 8, context: 128 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -36,9 +37,15 @@ fn parse() -> Result<Args> {
             "--batch" => a.batch = value()?.parse().context("--batch")?,
             "--context" => a.context = value()?.parse().context("--context")?,
             "--ks" => {
-                a.ks = value()?.split(',').map(|s| s.trim().parse()).collect::<Result<_, _>>().context("--ks")?
+                a.ks = value()?
+                    .split(',')
+                    .map(|s| s.trim().parse())
+                    .collect::<Result<_, _>>()
+                    .context("--ks")?
             }
-            other => bail!("unknown flag {other}; flags: --threads --steps --warmup --ks --batch --context"),
+            other => bail!(
+                "unknown flag {other}; flags: --threads --steps --warmup --ks --batch --context"
+            ),
         }
     }
     if a.steps < 1 {
@@ -70,7 +77,8 @@ fn matmul_peak(n: i64, reps: usize) -> f64 {
 }
 
 fn vm_hwm_kib() -> Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM line")?;
     line.split_whitespace().nth(1).context("VmHWM value")?.parse().context("VmHWM number")
 }
@@ -113,10 +121,12 @@ fn main() -> Result<()> {
         for _ in 0..args.warmup {
             trainer.train_step(&batch)?;
         }
-        let secs: Vec<f64> =
-            (0..args.steps).map(|_| trainer.train_step(&batch).map(|r| r.seconds)).collect::<Result<_, _>>()?;
+        let secs: Vec<f64> = (0..args.steps)
+            .map(|_| trainer.train_step(&batch).map(|r| r.seconds))
+            .collect::<Result<_, _>>()?;
         let med = median(secs.clone());
-        let flops = lora::flop_count_train_step(&arch, &ad.k_layers, ad.k_embed, args.batch, args.context);
+        let flops =
+            lora::flop_count_train_step(&arch, &ad.k_layers, ad.k_embed, args.batch, args.context);
         results.push((k, med, flops, secs));
     }
     let peak_after = matmul_peak(2048, 7);
@@ -136,7 +146,8 @@ fn main() -> Result<()> {
             achieved / 1e9,
             achieved / peak,
             match base_time {
-                Some(t) => format!(", {:+.1}% step time vs K={}", (med / t - 1.0) * 100.0, args.ks[0]),
+                Some(t) =>
+                    format!(", {:+.1}% step time vs K={}", (med / t - 1.0) * 100.0, args.ks[0]),
                 None => String::new(),
             }
         );

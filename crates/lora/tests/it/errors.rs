@@ -1,6 +1,9 @@
 //! Bad configurations and inputs get errors that name the problem and the fix.
 
-use lora::{AdapterConfig, Architecture, BaseModel, DeviceChoice, LoraError, LoraModel, ScaleConvention, pick_device};
+use lora::{
+    AdapterConfig, Architecture, BaseModel, DeviceChoice, LoraError, LoraModel, ScaleConvention,
+    pick_device,
+};
 use tch::{Device, Tensor};
 
 fn err_text<T: std::fmt::Debug>(r: Result<T, LoraError>) -> String {
@@ -27,7 +30,10 @@ fn vocab_and_context_mismatches() {
     let arch = Architecture::smoke();
     let base = BaseModel::new(&arch, Device::Cpu, 1).expect("base");
     let msg = err_text(base.check_vocab(500));
-    assert!(msg.contains("512") && msg.contains("500") && msg.contains("train the tokenizer"), "{msg}");
+    assert!(
+        msg.contains("512") && msg.contains("500") && msg.contains("train the tokenizer"),
+        "{msg}"
+    );
     base.check_vocab(512).expect("same vocabulary");
     let msg = err_text(base.check_context(65));
     assert!(msg.contains("context 65") && msg.contains("64 positions"), "{msg}");
@@ -40,7 +46,10 @@ fn vocab_and_context_mismatches() {
     // Wrong dtype and shape.
     let float = Tensor::zeros([1, 3], (tch::Kind::Float, Device::Cpu));
     assert!(err_text(base.loss(&float)).contains("Int64"));
-    assert!(err_text(lora::batch_from_tokens(&[1, 2, 3], 2, 2, Device::Cpu)).contains("cannot form a batch"));
+    assert!(
+        err_text(lora::batch_from_tokens(&[1, 2, 3], 2, 2, Device::Cpu))
+            .contains("cannot form a batch")
+    );
 }
 
 #[test]

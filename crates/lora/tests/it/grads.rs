@@ -2,8 +2,8 @@
 //! against the chain rule.
 
 use lora::{
-    AdapterConfig, Architecture, BaseModel, GradKind, GradTarget, LayerMatrix, LoraModel, ScaleConvention, Trainer,
-    TrainerConfig,
+    AdapterConfig, Architecture, BaseModel, GradKind, GradTarget, LayerMatrix, LoraModel,
+    ScaleConvention, Trainer, TrainerConfig,
 };
 use tch::{Device, Kind, Tensor};
 
@@ -63,12 +63,17 @@ fn natural_gradient_matches_finite_differences() {
     assert_eq!(cap.tokens, 12);
     for m in LayerMatrix::ALL {
         let w = model.base().layer_weight(0, m).expect("layer 0").shallow_clone();
-        let g = cap.get(GradTarget::Layer { layer: 0, matrix: m }, GradKind::Natural).expect("captured");
+        let g = cap
+            .get(GradTarget::Layer { layer: 0, matrix: m }, GradKind::Natural)
+            .expect("captured");
         let (d_in, d_out) = m.shape(model.arch());
         assert_eq!((g.rows, g.cols), (d_in, d_out));
         let fd = finite_difference(&model, &b, &w);
         for (i, (&a, &f)) in g.data.iter().zip(&fd).enumerate() {
-            assert!(Tol::close(a as f64, f), "{m:?} entry {i}: captured {a}, finite difference {f}");
+            assert!(
+                Tol::close(a as f64, f),
+                "{m:?} entry {i}: captured {a}, finite difference {f}"
+            );
         }
     }
     // The tied embedding: input lookup and head both see W = E0 + s·A_e·B_e.
@@ -76,7 +81,10 @@ fn natural_gradient_matches_finite_differences() {
     let g = cap.get(GradTarget::Embed, GradKind::Natural).expect("captured");
     let fd = finite_difference(&model, &b, &e);
     for (i, (&a, &f)) in g.data.iter().zip(&fd).enumerate() {
-        assert!(Tol::close(a as f64, f), "embedding entry {i}: captured {a}, finite difference {f}");
+        assert!(
+            Tol::close(a as f64, f),
+            "embedding entry {i}: captured {a}, finite difference {f}"
+        );
     }
 }
 
@@ -118,7 +126,8 @@ fn factor_gradients_follow_the_chain_rule() {
 #[test]
 fn capture_leaves_parameters_untouched() {
     let (model, b) = tiny_trained();
-    let before: Vec<Tensor> = model.adapter_tensors().iter().map(|(_, t)| t.detach().copy()).collect();
+    let before: Vec<Tensor> =
+        model.adapter_tensors().iter().map(|(_, t)| t.detach().copy()).collect();
     let first = model.capture_gradients(&b, true, true).expect("capture");
     let second = model.capture_gradients(&b, true, true).expect("capture again");
     assert_eq!(first, second);

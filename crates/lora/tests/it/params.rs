@@ -1,6 +1,8 @@
 //! Parameter counts (SPEC §1), the zero-B start, and determinism.
 
-use lora::{AdapterConfig, Architecture, BaseModel, LoraModel, ScaleConvention, Trainer, TrainerConfig};
+use lora::{
+    AdapterConfig, Architecture, BaseModel, LoraModel, ScaleConvention, Trainer, TrainerConfig,
+};
 use tch::Device;
 
 use crate::{batch, max_abs_diff, smoke_model};
@@ -20,7 +22,12 @@ fn paper_table_counts_from_the_tensors() {
         (&[32, 33, 28, 36, 33, 34, 33, 31], 32, 1_553_376),
     ];
     for (k_layers, k_embed, expected) in schemes {
-        let ad = AdapterConfig { k_layers: k_layers.to_vec(), k_embed, scale: ScaleConvention::Lora, alpha: 16.0 };
+        let ad = AdapterConfig {
+            k_layers: k_layers.to_vec(),
+            k_embed,
+            scale: ScaleConvention::Lora,
+            alpha: 16.0,
+        };
         let model = LoraModel::from_base(base.take().expect("base"), &ad, 2).expect("adapters");
         assert_eq!(model.count_trainable(), expected, "{k_layers:?} / {k_embed}");
         assert_eq!(arch.trainable_params(k_layers, k_embed), expected);
@@ -60,4 +67,26 @@ fn same_seed_same_numbers() {
     assert_eq!(max_abs_diff(&l1, &l2), 0.0);
     assert_eq!(a, b);
     assert!(max_abs_diff(&l1, &l3) > 0.0);
+}
+
+/// The loss is computed in row chunks of the head (256 rows at V = 15,007); it must equal the
+/// cross-entropy of the full logits. 2 × 200 = 400 tokens → chunks of 256 and 144.
+#[test]
+fn chunked_loss_equals_full_cross_entropy() {
+    let arch = Architecture::paper();
+    let ad = AdapterConfig::uniform(&arch, 2, ScaleConvention::Lora, 4.0);
+    let model = crate::trained(LoraModel::new(&arch, &ad, Device::Cpu, 6).expect("model"), 1);
+    let b = batch(&arch, 2, 200, 9);
+    let full = model
+        .logits(&b.narrow(1, 0, 200))
+        .cross_entropy_loss::<tch::Tensor>(
+            &b.narrow(1, 1, 200).reshape([-1]),
+            None,
+            tch::Reduction::Mean,
+            -100,
+            0.0,
+        )
+        .double_value(&[]);
+    let chunked = model.loss(&b).expect("loss").double_value(&[]);
+    assert!(crate::Tol::close(chunked, full), "chunked {chunked} vs full {full}");
 }

@@ -1,6 +1,8 @@
 //! Rank surgery (SPEC §5, Paper 81): grow keeps the function, shrink is the truncated SVD.
 
-use lora::{AdapterConfig, Architecture, LayerMatrix, LoraModel, ScaleConvention, Trainer, TrainerConfig};
+use lora::{
+    AdapterConfig, Architecture, LayerMatrix, LoraModel, ScaleConvention, Trainer, TrainerConfig,
+};
 use tch::{Device, Kind, Tensor};
 
 use crate::{Tol, batch, max_abs_diff, trained};
@@ -42,7 +44,10 @@ fn check_truncation(before: &Tensor, after: &Tensor, k: usize) {
     for (i, &v) in s_after.iter().enumerate().skip(k) {
         assert!(v <= Tol::ABS * s[0].max(1.0), "σ_{i} = {v} after truncation to rank {k}");
     }
-    let err2 = (before.to_kind(Kind::Double) - after.to_kind(Kind::Double)).square().sum(Kind::Double).double_value(&[]);
+    let err2 = (before.to_kind(Kind::Double) - after.to_kind(Kind::Double))
+        .square()
+        .sum(Kind::Double)
+        .double_value(&[]);
     let tail2: f64 = s[k..].iter().map(|v| v * v).sum();
     assert!(Tol::close(err2, tail2), "‖P − P'‖² = {err2}, Σ tail σ² = {tail2}");
 }
@@ -51,7 +56,8 @@ fn check_truncation(before: &Tensor, after: &Tensor, k: usize) {
 fn shrink_is_the_truncated_svd() {
     let model = trained(crate::smoke_model(8, 21), 5);
     let mut model = model;
-    let before: Vec<Tensor> = LayerMatrix::ALL.iter().map(|&m| model.delta(0, m).expect("delta")).collect();
+    let before: Vec<Tensor> =
+        LayerMatrix::ALL.iter().map(|&m| model.delta(0, m).expect("delta")).collect();
     let before_e = model.embed_delta();
     model.set_layer_k(0, 3).expect("shrink");
     model.set_embed_k(5).expect("shrink embed");

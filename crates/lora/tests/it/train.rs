@@ -2,8 +2,8 @@
 //! pretraining uses the same loop, and the analytic FLOP count.
 
 use lora::{
-    AdapterConfig, Architecture, BaseModel, LoraError, LoraModel, ScaleConvention, Trainable, Trainer, TrainerConfig,
-    eval_loss, flop_count_train_step,
+    AdapterConfig, Architecture, BaseModel, LoraError, LoraModel, ScaleConvention, Trainable,
+    Trainer, TrainerConfig, eval_loss, flop_count_train_step,
 };
 use proptest::prelude::*;
 use tch::Device;
@@ -31,7 +31,10 @@ fn adaptation_lowers_the_loss_and_records_steps() {
 fn base_pretraining_uses_the_same_loop() {
     let arch = Architecture::smoke();
     let base = BaseModel::new(&arch, Device::Cpu, 2).expect("base");
-    assert_eq!(base.trainable_tensors().iter().map(|(_, t)| t.numel()).sum::<usize>(), arch.base_params());
+    assert_eq!(
+        base.trainable_tensors().iter().map(|(_, t)| t.numel()).sum::<usize>(),
+        arch.base_params()
+    );
     let b = batch(&arch, 4, 16, 3);
     let mut cfg = TrainerConfig::default();
     cfg.adamw.lr = 3e-3;
@@ -103,6 +106,13 @@ proptest! {
 /// Total 256 + 288 + 96 + 160 + 144 + 24 = 968.
 #[test]
 fn flop_count_by_hand() {
-    let arch = Architecture { vocab_size: 10, d_model: 2, n_layers: 1, n_heads: 1, d_ff: 4, max_context: 4 };
+    let arch = Architecture {
+        vocab_size: 10,
+        d_model: 2,
+        n_layers: 1,
+        n_heads: 1,
+        d_ff: 4,
+        max_context: 4,
+    };
     assert_eq!(flop_count_train_step(&arch, &[1], 1, 1, 2), 968.0);
 }
