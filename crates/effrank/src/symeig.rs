@@ -417,3 +417,91 @@ pub(crate) fn symmetric_eigenvalues(a: &mut [f64], n: usize) -> Result<Vec<f64>,
     let (diagonal, off_diagonal) = tridiagonalize(a, n);
     tridiagonal_eigenvalues(&diagonal, &off_diagonal)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::DMatrix;
+    use proptest::prelude::*;
+    use rand::{Rng, SeedableRng};
+
+    /// Agreement asked of the hand-written solver against nalgebra's SVD (relative to ‖A‖₂):
+    /// both are backward stable, so they differ by a few `n·ε₆₄`.
+    const SOLVER_TOL: f64 = 1e-12;
+
+    fn sorted_abs(mut values: Vec<f64>) -> Vec<f64> {
+        values.iter_mut().for_each(|v| *v = v.abs());
+        values.sort_by(|a, b| b.total_cmp(a));
+        values
+    }
+
+    fn random_symmetric(n: usize, seed: u64) -> DMatrix<f64> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let m = DMatrix::from_fn(n, n, |_, _| rng.random_range(-1.0..1.0));
+        &m + m.transpose()
+    }
+
+    #[test]
+    fn second_difference_matrix_by_hand() {
+        // tridiag(−1, 2, −1) of order n has eigenvalues 2 − 2·cos(jπ/(n+1)), j = 1..n (the
+        // discrete Laplacian: sin(jkπ/(n+1)) are its eigenvectors).
+        let n = 50;
+        let got = tridiagonal_eigenvalues(&vec![2.0; n], &vec![-1.0; n - 1]).expect("converges");
+        let mut got = got;
+        got.sort_by(f64::total_cmp);
+        for (j, value) in got.iter().enumerate() {
+            let exact = 2.0 - 2.0 * ((j + 1) as f64 * std::f64::consts::PI / (n + 1) as f64).cos();
+            assert!((value - exact).abs() <= SOLVER_TOL * 4.0, "λ_{j}: {value} vs {exact}");
+        }
+        // [[2, 1], [1, 2]] has eigenvalues 3 and 1 (trace 4, determinant 3).
+        assert_eq!(symmetric_2x2_eigenvalues(2.0, 1.0, 2.0), (3.0, 1.0));
+    }
+
+    #[test]
+    fn dense_hand_case() {
+        // [[2, 1, 0], [1, 2, 1], [0, 1, 2]]: 2 − √2, 2, 2 + √2 (tridiag(1, 2, 1), as above with
+        // cos(jπ/4)). Stored as a full row-major matrix; only the lower triangle is read.
+        let mut a = vec![2.0, 9.9, 9.9, 1.0, 2.0, 9.9, 0.0, 1.0, 2.0];
+        let mut got = symmetric_eigenvalues(&mut a, 3).expect("converges");
+        got.sort_by(f64::total_cmp);
+        let r = std::f64::consts::SQRT_2;
+        for (value, exact) in got.iter().zip([2.0 - r, 2.0, 2.0 + r]) {
+            assert!((value - exact).abs() <= SOLVER_TOL * 4.0, "{value} vs {exact}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn eigenvalues_match_nalgebra_svd(n in 1usize..70, seed in any::<u64>()) {
+            let a = random_symmetric(n, seed);
+            // Singular values of a symmetric matrix are the absolute eigenvalues.
+            let reference = sorted_abs(a.singular_values().iter().copied().collect());
+            let mut lower: Vec<f64> = (0..n * n).map(|i| a[(i / n, i % n)]).collect();
+            let got = sorted_abs(symmetric_eigenvalues(&mut lower, n).expect("converges"));
+            let norm = reference[0].max(f64::MIN_POSITIVE);
+            for (g, r) in got.iter().zip(&reference) {
+                prop_assert!((g - r).abs() <= SOLVER_TOL * norm, "n={n}: {g} vs {r}");
+            }
+        }
+
+        #[test]
+        fn gram_lower_matches_the_product(
+            rows in 1usize..90, cols in 1usize..90, seed in any::<u64>()) {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let data: Vec<f64> = (0..rows * cols).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let g = DMatrix::from_row_slice(rows, cols, &data);
+            let exact = if rows >= cols { g.transpose() * &g } else { &g * g.transpose() };
+            let k = rows.min(cols);
+            let got = gram_lower(rows, cols, &data);
+            let long = rows.max(cols) as f64;
+            for i in 0..k {
+                for j in 0..=i {
+                    // Each entry is a sum of `long` products of magnitude ≤ 1.
+                    prop_assert!((got[i * k + j] - exact[(i, j)]).abs() <= SOLVER_TOL * long);
+                }
+            }
+        }
+    }
+}
