@@ -27,6 +27,7 @@ pub mod error;
 pub mod measures;
 pub mod npy;
 pub mod spectrum;
+mod symeig;
 
 pub use aggregate::{LayerValue, Stability, layer_value, stability};
 pub use error::{Error, Result};
