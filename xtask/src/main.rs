@@ -5,9 +5,12 @@
 //!   `<root>/.libtorch` to the libtorch in use. Idempotent: a second run downloads nothing.
 //! - `cargo xtask test [ARGS…]`: `setup` if needed, then every test of the workspace with snapshot
 //!   checks in CI mode (never accepted). ARGS go to the test runner.
+//! - `cargo xtask reproduce [ARGS…]`: `setup` if needed, then `rankwise reproduce ARGS…` from a
+//!   release build; `--check [DIR]` re-renders the committed report and fails on a difference.
 //!
 //! xtask never depends on tch or on a project crate: it must build before libtorch exists.
 
+mod reproduce;
 mod setup;
 mod test;
 
@@ -24,6 +27,13 @@ commands:
                    --cuda links the CUDA libtorch of an installed PyTorch 2.13 instead
   test [ARGS...]   run setup if needed, then every test of the workspace (ARGS go to the
                    test runner: cargo nextest run, or cargo test without nextest)
+  reproduce [ARGS...]
+                   run setup if needed, build rankwise in release and run
+                   `rankwise reproduce ARGS` (see `rankwise reproduce --help`): Papers 81-84
+                   into results/<profile>/ with the report in results/<profile>/report/
+  reproduce --check [DIR]
+                   re-render the committed report (default docs/results/paper) from its
+                   committed records and fail if it differs
 ";
 
 fn main() -> std::process::ExitCode {
@@ -56,6 +66,7 @@ fn run() -> Result<()> {
             setup::run(&project_root()?, &options).map(|_| ())
         }
         Some("test") => test::run(&project_root()?, &rest),
+        Some("reproduce") => reproduce::run(&project_root()?, &rest),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())

@@ -27,7 +27,7 @@ pub use request::{
     Executor, MeasureSpec, NoProgress, Probe, Progress, RankRule, RankSchedule, RoundRatio,
     RunContext, TRAINING_CODE_VERSION,
 };
-pub use run::{Outcome, PipelineError, PipelineOptions, run_pipeline};
+pub use run::{Outcome, PipelineError, PipelineOptions, plan_only, run_pipeline};
 pub use spec::{ProfileRef, SpecError, Study};
 pub use store::{Store, StoreError, StoreLock};
 pub use summary::summarize;

@@ -166,18 +166,14 @@ fn stage_rank(stage: &str) -> usize {
     STAGE_ORDER.iter().position(|p| format!("p{p}") == stage).map_or(STAGE_ORDER.len(), |i| i + 1)
 }
 
-/// Runs the study: plans, computes what is missing, writes records and the manifest.
-pub fn run_pipeline(
+/// Prepares the data and expands the study into a plan (no lock, nothing trained).
+fn make_plan(
     study: &Study,
     opts: &PipelineOptions,
     exec: &dyn Executor,
-    rule: &dyn RankRule,
-) -> Result<Outcome, PipelineError> {
-    let started = Instant::now();
-    let store = Store::new(&opts.store);
-    let _lock = StoreLock::acquire(store.root())?;
+    store: &Store,
+) -> Result<Plan, PipelineError> {
     let profile = &study.profile;
-
     let data = exec
         .prepare_data(&DataSettings {
             source: profile.source.clone(),
@@ -190,7 +186,32 @@ pub fn run_pipeline(
         .map_err(|e| PipelineError::Data(e.to_string()))?;
     let n_seeds = opts.seeds.unwrap_or(profile.seeds);
     let seeds: Vec<u64> = (0..n_seeds as u64).collect();
-    let plan = Plan::new(study, &opts.papers, &seeds, &data, store.root())?;
+    Ok(Plan::new(study, &opts.papers, &seeds, &data, store.root())?)
+}
+
+/// The runs `run_pipeline` would compute with these options, described one per line (a dry run:
+/// the data is prepared, nothing is trained, the store is not touched).
+pub fn plan_only(
+    study: &Study,
+    opts: &PipelineOptions,
+    exec: &dyn Executor,
+) -> Result<String, PipelineError> {
+    Ok(make_plan(study, opts, exec, &Store::new(&opts.store))?.describe())
+}
+
+/// Runs the study: plans, computes what is missing, writes records and the manifest.
+pub fn run_pipeline(
+    study: &Study,
+    opts: &PipelineOptions,
+    exec: &dyn Executor,
+    rule: &dyn RankRule,
+) -> Result<Outcome, PipelineError> {
+    let started = Instant::now();
+    let store = Store::new(&opts.store);
+    let _lock = StoreLock::acquire(store.root())?;
+    let profile = &study.profile;
+
+    let plan = make_plan(study, opts, exec, &store)?;
 
     // Nodes in priority order: bases, then by stage; deferred runs after the trajectories of
     // their own stage.
