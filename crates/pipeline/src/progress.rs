@@ -69,10 +69,13 @@ impl Ui {
         self.update_message();
     }
 
-    /// Prints a line above the bars (nothing when the bars are hidden, so tests stay quiet).
+    /// Prints a line above the bars, or as a plain stderr line when the bars are hidden (a log
+    /// without a terminal still shows which run finished when).
     pub fn println(&self, line: &str) {
         if self.visible {
             let _ = self.multi.println(line);
+        } else {
+            eprintln!("{line}");
         }
     }
 

@@ -2,3 +2,4 @@
 
 mod cli_policy;
 mod er;
+mod smoke;
