@@ -410,8 +410,12 @@ pub trait Executor: Sync {
 pub trait RankRule: Sync {
     /// Ranks for these per-layer ERs of a model of shape `arch`, or why there are none (e.g. a
     /// NaN ER or a ratio ≤ 0).
-    fn ranks(&self, arch: &Architecture, layer_er: &[f64], er_ratio: f64)
-    -> Result<Vec<usize>, String>;
+    fn ranks(
+        &self,
+        arch: &Architecture,
+        layer_er: &[f64],
+        er_ratio: f64,
+    ) -> Result<Vec<usize>, String>;
 }
 
 /// SPEC §3: K_l = round(ER_l / ratio), clamped to `1..=max_k`.

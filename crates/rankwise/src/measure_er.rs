@@ -59,9 +59,15 @@ pub fn run(args: MeasureErArgs) -> Result<()> {
         measurement_sequences: p.measurement_sequences,
         context: p.train.context,
     };
-    let m = measure_checkpoint(&args.checkpoint, &corpus::default_cache_dir(), &data, convention, device)
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("measuring {}", args.checkpoint.display()))?;
+    let m = measure_checkpoint(
+        &args.checkpoint,
+        &corpus::default_cache_dir(),
+        &data,
+        convention,
+        device,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))
+    .with_context(|| format!("measuring {}", args.checkpoint.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&m)?);
         return Ok(());

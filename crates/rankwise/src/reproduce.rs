@@ -71,7 +71,8 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     if jobs == 0 {
         bail!("--jobs 0: run at least one job");
     }
-    let store = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&study.profile.name));
+    let store =
+        args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&study.profile.name));
     let opts = PipelineOptions {
         store: store.clone(),
         papers: args.papers.clone(),

@@ -11,8 +11,8 @@ use modelspec::AdapterConfig;
 use pipeline::request::{AdaptSpec, BaseSpec, DataSpec, MeasureSpec};
 use pipeline::spec::DataSource;
 use pipeline::{
-    AdaptRequest, BaseRequest, DataSettings, Executor, ProfileRef, RankSchedule, RunContext,
-    Study, TRAINING_CODE_VERSION,
+    AdaptRequest, BaseRequest, DataSettings, Executor, ProfileRef, RankSchedule, RunContext, Study,
+    TRAINING_CODE_VERSION,
 };
 use records::{DataRef, TrainSettings};
 use runner::{TorchExecutor, device_name};
@@ -130,7 +130,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let record = match args.kind {
         Kind::Base => {
             if args.k.is_some() || args.k_per_layer.is_some() || args.base.is_some() {
-                bail!("--k, --k-per-layer and --base are for --kind adapt; a base run has no adapters");
+                bail!(
+                    "--k, --k-per-layer and --base are for --kind adapt; a base run has no adapters"
+                );
             }
             let steps = args.steps.unwrap_or(profile.base_steps);
             let spec = BaseSpec {
@@ -158,15 +160,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         Kind::Adapt => {
             let Some(base) = args.base.clone() else {
-                bail!("--kind adapt needs --base PATH/base.safetensors (train one with --kind base)");
+                bail!(
+                    "--kind adapt needs --base PATH/base.safetensors (train one with --kind base)"
+                );
             };
             let arch = &profile.arch;
             let (k_layers, k_embed) = match (&args.k, &args.k_per_layer) {
                 (Some(k), None) => (vec![*k; arch.n_layers], args.k_embed.unwrap_or(*k)),
-                (None, Some(ks)) => (
-                    ks.clone(),
-                    args.k_embed.context("--k-per-layer needs --k-embed")?,
-                ),
+                (None, Some(ks)) => {
+                    (ks.clone(), args.k_embed.context("--k-per-layer needs --k-embed")?)
+                }
                 _ => bail!("give the adapter ranks: --k K, or --k-per-layer a,b,… --k-embed E"),
             };
             let adapter =

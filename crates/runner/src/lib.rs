@@ -40,8 +40,7 @@ use pipeline::{
     RankRule, RankSchedule, RunContext,
 };
 use records::{
-    ErRecord, EvalPoint, GradKind, RankChange, RunEnv, RunRecord, StepRecord,
-    TrainSettings,
+    ErRecord, EvalPoint, GradKind, RankChange, RunEnv, RunRecord, StepRecord, TrainSettings,
 };
 use tch::{Device, Tensor};
 
@@ -262,12 +261,8 @@ impl Executor for TorchExecutor {
         check_vocab(&data, &spec.arch)?;
         let model = BaseModel::new(&spec.arch, device, spec.seed).map_err(|e| err("base", e))?;
         model.check_context(spec.train.context).map_err(|e| err("base", e))?;
-        let eval = eval_tensors(
-            &data.prepared.validation,
-            &spec.train,
-            spec.data.eval_sequences,
-            device,
-        )?;
+        let eval =
+            eval_tensors(&data.prepared.validation, &spec.train, spec.data.eval_sequences, device)?;
         let mut trainer =
             Trainer::new(model, trainer_config(&spec.train)).map_err(|e| err("base", e))?;
         let mut rec = req.record_skeleton();
@@ -314,14 +309,10 @@ impl Executor for TorchExecutor {
         check_vocab(&data, &spec.arch)?;
         let base = lora::load_base(&req.base_checkpoint.join(BASE_CHECKPOINT), device)
             .map_err(|e| err("loading the base", e))?;
-        let model = LoraModel::from_base(base, &spec.adapter, spec.seed)
-            .map_err(|e| err("adapters", e))?;
-        let eval = eval_tensors(
-            &data.prepared.validation,
-            &spec.train,
-            spec.data.eval_sequences,
-            device,
-        )?;
+        let model =
+            LoraModel::from_base(base, &spec.adapter, spec.seed).map_err(|e| err("adapters", e))?;
+        let eval =
+            eval_tensors(&data.prepared.validation, &spec.train, spec.data.eval_sequences, device)?;
         let convention = parse_convention(&spec.measure.convention)?;
         let measure = measurement_batch(
             &data.prepared.validation,
@@ -380,10 +371,9 @@ impl Executor for TorchExecutor {
             if n > 0 {
                 let change = match &spec.schedule {
                     RankSchedule::Fixed => None,
-                    RankSchedule::Phases(phases) => phases
-                        .iter()
-                        .find(|p| p.step == n)
-                        .map(|p| (p.k_layers.clone(), p.k_embed)),
+                    RankSchedule::Phases(phases) => {
+                        phases.iter().find(|p| p.step == n).map(|p| (p.k_layers.clone(), p.k_embed))
+                    }
                     RankSchedule::ErTracking { every, er_ratio, k_embed } => {
                         if *every > 0 && n % every == 0 {
                             progress.note(&format!("re-deciding ranks from ER after {n} steps"));
@@ -392,9 +382,9 @@ impl Executor for TorchExecutor {
                                 .capture_gradients(&measure, true, false)
                                 .map_err(|e| err("gradient capture", e))?;
                             let layer_er = layer_natural_er(&cap, &spec.arch, convention)?;
-                            let k = PolicyRule
-                                .ranks(&spec.arch, &layer_er, *er_ratio)
-                                .map_err(|e| err(format!("ER-tracking ranks after {n} steps"), e))?;
+                            let k = PolicyRule.ranks(&spec.arch, &layer_er, *er_ratio).map_err(
+                                |e| err(format!("ER-tracking ranks after {n} steps"), e),
+                            )?;
                             Some((k, *k_embed))
                         } else {
                             None

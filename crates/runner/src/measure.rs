@@ -11,7 +11,7 @@ use records::{ErRecord, GradKind};
 use serde::Serialize;
 use tch::Device;
 
-use crate::{MEASUREMENT_SEED, TorchExecutor, err, er_records, to_tensor};
+use crate::{MEASUREMENT_SEED, TorchExecutor, er_records, err, to_tensor};
 
 /// Per-layer summary of a checkpoint's gradient ranks.
 #[derive(Debug, Clone, Serialize)]

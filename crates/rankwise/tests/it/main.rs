@@ -3,3 +3,4 @@
 mod cli_policy;
 mod er;
 mod smoke;
+mod train;
