@@ -31,7 +31,7 @@ use corpus::{
 use effrank::{Convention, Method, Spectrum};
 use lora::{
     AdamWConfig, BaseModel, GradKind as LoraGradKind, GradTarget, GradientCapture, LoraModel,
-    Trainer, TrainerConfig, eval_loss,
+    Trainable, Trainer, TrainerConfig, eval_loss,
 };
 use modelspec::{Architecture, LayerMatrix};
 use pipeline::spec::DataSource;
@@ -269,23 +269,14 @@ impl Executor for TorchExecutor {
         let bs = BatchSpec { rows: spec.train.batch_size, context: spec.train.context };
         for n in 0..=spec.steps {
             if spec.eval_steps.contains(&n) {
-                progress.note(&format!("evaluating after {n} steps"));
-                let loss = eval_loss(trainer.model(), &eval).map_err(|e| err("evaluation", e))?;
-                rec.evals.push(EvalPoint { step: n, loss });
+                evaluate_into(trainer.model(), &eval, n, progress, &mut rec)?;
             }
             if n == spec.steps {
                 break;
             }
-            let b = training_batch(&data.prepared.pretrain, bs, spec.seed, n as u64)
-                .map_err(|e| err("training batch", e))?;
-            let s = trainer.train_step(&to_tensor(&b, device)?).map_err(|e| err("base", e))?;
-            progress.step(n + 1, s.loss, s.tokens);
-            rec.steps.push(StepRecord {
-                step: n + 1,
-                train_loss: s.loss,
-                tokens: s.tokens,
-                seconds: s.seconds,
-            });
+            let batch =
+                Batches { stream: &data.prepared.pretrain, spec: bs, seed: spec.seed, device };
+            step_into(&mut trainer, &batch, n, progress, &mut rec)?;
         }
         progress.note("saving the base checkpoint");
         trainer
@@ -335,9 +326,7 @@ impl Executor for TorchExecutor {
         let bs = BatchSpec { rows: spec.train.batch_size, context: spec.train.context };
         for n in 0..=spec.steps {
             if spec.eval_steps.contains(&n) {
-                progress.note(&format!("evaluating after {n} steps"));
-                let loss = eval_loss(trainer.model(), &eval).map_err(|e| err("evaluation", e))?;
-                rec.evals.push(EvalPoint { step: n, loss });
+                evaluate_into(trainer.model(), &eval, n, progress, &mut rec)?;
             }
             if spec.measure.er_steps.contains(&n) {
                 progress.note(&format!("measuring gradient ER after {n} steps"));
@@ -403,16 +392,8 @@ impl Executor for TorchExecutor {
                     }
                 }
             }
-            let b = training_batch(&data.prepared.adapt, bs, spec.seed, n as u64)
-                .map_err(|e| err("training batch", e))?;
-            let s = trainer.train_step(&to_tensor(&b, device)?).map_err(|e| err("training", e))?;
-            progress.step(n + 1, s.loss, s.tokens);
-            rec.steps.push(StepRecord {
-                step: n + 1,
-                train_loss: s.loss,
-                tokens: s.tokens,
-                seconds: s.seconds,
-            });
+            let batch = Batches { stream: &data.prepared.adapt, spec: bs, seed: spec.seed, device };
+            step_into(&mut trainer, &batch, n, progress, &mut rec)?;
         }
         rec.trainable_params = trainer.model().count_trainable();
         if self.save_adapters {
@@ -425,6 +406,51 @@ impl Executor for TorchExecutor {
         rec.env = run_env(ctx, started_at, started);
         Ok(rec)
     }
+}
+
+/// Where a run's training batches come from: batch n is a pure function of (stream, seed, n).
+struct Batches<'a> {
+    stream: &'a TokenStream,
+    spec: BatchSpec,
+    seed: u64,
+    device: Device,
+}
+
+/// Evaluates after `n` updates and records it.
+fn evaluate_into<M: Trainable>(
+    model: &M,
+    eval: &[Tensor],
+    n: usize,
+    progress: &dyn Progress,
+    rec: &mut RunRecord,
+) -> Result<(), ExecError> {
+    progress.note(&format!("evaluating after {n} steps"));
+    let loss = eval_loss(model, eval).map_err(|e| err("evaluation", e))?;
+    rec.evals.push(EvalPoint { step: n, loss });
+    Ok(())
+}
+
+/// Trains update `n + 1` on training batch `n` and records it.
+fn step_into<M: Trainable>(
+    trainer: &mut Trainer<M>,
+    batches: &Batches<'_>,
+    n: usize,
+    progress: &dyn Progress,
+    rec: &mut RunRecord,
+) -> Result<(), ExecError> {
+    let b = training_batch(batches.stream, batches.spec, batches.seed, n as u64)
+        .map_err(|e| err("training batch", e))?;
+    let s = trainer
+        .train_step(&to_tensor(&b, batches.device)?)
+        .map_err(|e| err(format!("training step {}", n + 1), e))?;
+    progress.step(n + 1, s.loss, s.tokens);
+    rec.steps.push(StepRecord {
+        step: n + 1,
+        train_loss: s.loss,
+        tokens: s.tokens,
+        seconds: s.seconds,
+    });
+    Ok(())
 }
 
 fn apply_ranks(
