@@ -213,3 +213,12 @@ fn a_small_model_with_one_seed_renders_without_the_papers_layer_columns() {
     let reason = &rep.ledger.iter().find(|c| c.id == "P84-params").expect("claim").reason;
     assert!(reason.contains("record 384,248 vs modelspec"), "{reason}");
 }
+
+/// The committed paper-profile report (`docs/results/paper`) is exactly what its committed
+/// records render to.
+#[test]
+fn committed_paper_report_matches_its_records() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results/paper");
+    let diffs = report::check(&dir.join("store"), &dir.join("report")).expect("re-render");
+    assert!(diffs.is_empty(), "committed report differs: {diffs:?}");
+}
