@@ -39,6 +39,18 @@
 //! faults cost more than the matmul. On a CPU shared with other jobs use one thread: libgomp's
 //! spinning threads collapse under oversubscription (measured 3–4× slower with 2 threads).
 //!
+//! Measured (release build, idle 2-core AMD EPYC with AVX and FMA but no AVX2, 1 thread, MKL
+//! from the libtorch 2.13 wheel; three runs, medians of 10–30 steps): 2048³ matmul peak 62–84
+//! GFLOP/s; K=8 1.00–1.16 s/step (0.53–0.56 of peak), K=64 1.13–1.32 s/step (0.61–0.67),
+//! K=64 +13% to +23% over K=8; peak RSS 564–569 MiB. `perf` puts 78% of a K=8 step inside MKL's
+//! sgemm, so the GEMMs themselves run at about 0.65–0.7 of the 2048³ rate at this model's shapes
+//! (inner dimensions 256 and 1,024); the rest is softmax, GELU, LayerNorm, copies and page faults.
+//! Two shapes are slow in MKL and are the known levers left (not taken, because they change the
+//! last bits of every loss and so every run's content id): the tied head's forward `h·E0ᵀ` at
+//! V = 15,007 runs at 46 GFLOP/s against 71–76 at V = 15,008 (an odd leading dimension; padding
+//! E0 with one zero row and a −∞ logit would save about 64 ms per step), and the embedding
+//! adapter's `∂A_e` at K=8 runs at 5–13 GFLOP/s (about 20–40 ms per step).
+//!
 //! # Determinism
 //! Every random number (base init, adapter init, the columns added by growing) comes from a
 //! ChaCha8 stream seeded from the model seed and the tensor's identity, so the same seed gives the
