@@ -233,7 +233,7 @@ impl Architecture {
                 return Err(SpecError::Zero { field });
             }
         }
-        if self.d_model % self.n_heads != 0 {
+        if !self.d_model.is_multiple_of(self.n_heads) {
             return Err(SpecError::HeadsDoNotDivide {
                 n_heads: self.n_heads,
                 d_model: self.d_model,
