@@ -180,7 +180,8 @@ pub struct RunEnv {
     pub threads: usize,
     /// libtorch version string.
     pub libtorch_version: String,
-    /// `git rev-parse HEAD` of the code (with `-dirty` if modified), or `unknown`.
+    /// `git rev-parse HEAD` of the checkout when the run started (with `-dirty` if modified), or
+    /// `unknown`.
     pub git_commit: String,
     /// rankwise crate version.
     pub rankwise_version: String,

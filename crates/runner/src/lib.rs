@@ -136,8 +136,9 @@ pub fn device_name(d: Device) -> String {
     }
 }
 
-/// `git rev-parse HEAD` of the source tree this binary was built from, `-dirty` when it has
-/// uncommitted changes, `unknown` outside a checkout. Computed once.
+/// `git rev-parse HEAD` of the checkout this binary was built in, read when the process first
+/// asks (not at build time: a binary copied or kept across commits reports the checkout's HEAD
+/// then), `-dirty` when it has uncommitted changes, `unknown` outside a checkout. Computed once.
 pub fn git_commit() -> String {
     static COMMIT: OnceLock<String> = OnceLock::new();
     COMMIT
