@@ -210,16 +210,25 @@ impl Spectrum {
         }
         let mut singular_values = values.to_vec();
         singular_values.resize(k, 0.0);
+        Ok(Self::assemble(rows, cols, singular_values, precision, Path::Given))
+    }
+
+    /// A spectrum from its (unordered, non-negative) singular values: sorts them and sets the
+    /// resolution of the path they came from.
+    fn assemble(
+        rows: usize,
+        cols: usize,
+        mut singular_values: Vec<f64>,
+        precision: Precision,
+        path: Path,
+    ) -> Self {
         sort_descending(&mut singular_values);
         let sigma_max = singular_values[0];
-        Ok(Spectrum {
-            rows,
-            cols,
-            singular_values,
-            precision,
-            path: Path::Given,
-            resolution: svd_resolution(rows, cols, sigma_max),
-        })
+        let resolution = match path {
+            Path::Gram => gram_resolution(rows, cols, sigma_max),
+            Path::Svd | Path::Given => svd_resolution(rows, cols, sigma_max),
+        };
+        Spectrum { rows, cols, singular_values, precision, path, resolution }
     }
 
     fn compute(
@@ -358,17 +367,8 @@ fn gram_spectrum(
         Error::NoConvergence { what: "symmetric eigenvalue problem (Gram path)", rows, cols }
     })?;
     // Rounding can make eigenvalues of a positive semi-definite matrix slightly negative.
-    let mut singular_values: Vec<f64> = eigenvalues.iter().map(|l| l.max(0.0).sqrt()).collect();
-    sort_descending(&mut singular_values);
-    let sigma_max = singular_values[0];
-    Ok(Spectrum {
-        rows,
-        cols,
-        singular_values,
-        precision,
-        path: Path::Gram,
-        resolution: gram_resolution(rows, cols, sigma_max),
-    })
+    let singular_values = eigenvalues.iter().map(|l| l.max(0.0).sqrt()).collect();
+    Ok(Spectrum::assemble(rows, cols, singular_values, precision, Path::Gram))
 }
 
 /// Maximum sweeps of nalgebra's implicit-shift SVD before we call it non-convergent.
@@ -384,17 +384,8 @@ fn svd_spectrum(
     let matrix = DMatrix::from_vec(matrix.cols, matrix.rows, matrix.data);
     let svd = nalgebra::SVD::try_new(matrix, false, false, f64::EPSILON, SVD_MAX_ITERATIONS)
         .ok_or(Error::NoConvergence { what: "SVD", rows, cols })?;
-    let mut singular_values: Vec<f64> = svd.singular_values.iter().copied().collect();
-    sort_descending(&mut singular_values);
-    let sigma_max = singular_values[0];
-    Ok(Spectrum {
-        rows,
-        cols,
-        singular_values,
-        precision,
-        path: Path::Svd,
-        resolution: svd_resolution(rows, cols, sigma_max),
-    })
+    let singular_values = svd.singular_values.iter().copied().collect();
+    Ok(Spectrum::assemble(rows, cols, singular_values, precision, Path::Svd))
 }
 
 /// Spectra of many row-major matrices, spread over `threads` OS threads (at least one). The
