@@ -94,6 +94,32 @@ impl TorchExecutor {
         let guard = self.data.lock().map_err(|_| "the data lock was poisoned by a failed run")?;
         guard.clone().ok_or_else(|| "prepare_data must be called before any run".into())
     }
+
+    /// What every run does first: note the start, set up the device and threads, take the
+    /// prepared data, check its vocabulary against `arch`, and build the fixed evaluation set.
+    fn start_run(
+        &self,
+        ctx: &RunContext,
+        arch: &Architecture,
+        train: &TrainSettings,
+        eval_sequences: usize,
+    ) -> Result<RunStart, ExecError> {
+        let (started, started_at) = (Instant::now(), unix_now());
+        let device = setup(ctx)?;
+        let data = self.data()?;
+        check_vocab(&data, arch)?;
+        let eval = eval_tensors(&data.prepared.validation, train, eval_sequences, device)?;
+        Ok(RunStart { started, started_at, device, data, eval })
+    }
+}
+
+/// See [`TorchExecutor::start_run`].
+struct RunStart {
+    started: Instant,
+    started_at: u64,
+    device: Device,
+    data: Arc<Data>,
+    eval: Vec<Tensor>,
 }
 
 /// The corpus configuration of a pipeline's data settings.
@@ -255,15 +281,11 @@ impl Executor for TorchExecutor {
         ctx: &RunContext,
         progress: &dyn Progress,
     ) -> Result<RunRecord, ExecError> {
-        let (started, started_at) = (Instant::now(), unix_now());
-        let device = setup(ctx)?;
-        let data = self.data()?;
         let spec = &req.spec;
-        check_vocab(&data, &spec.arch)?;
+        let RunStart { started, started_at, device, data, eval } =
+            self.start_run(ctx, &spec.arch, &spec.train, spec.data.eval_sequences)?;
         let model = BaseModel::new(&spec.arch, device, spec.seed).map_err(|e| err("base", e))?;
         model.check_context(spec.train.context).map_err(|e| err("base", e))?;
-        let eval =
-            eval_tensors(&data.prepared.validation, &spec.train, spec.data.eval_sequences, device)?;
         let mut trainer =
             Trainer::new(model, trainer_config(&spec.train)).map_err(|e| err("base", e))?;
         let mut rec = req.record_skeleton();
@@ -294,17 +316,13 @@ impl Executor for TorchExecutor {
         ctx: &RunContext,
         progress: &dyn Progress,
     ) -> Result<RunRecord, ExecError> {
-        let (started, started_at) = (Instant::now(), unix_now());
-        let device = setup(ctx)?;
-        let data = self.data()?;
         let spec = &req.spec;
-        check_vocab(&data, &spec.arch)?;
+        let RunStart { started, started_at, device, data, eval } =
+            self.start_run(ctx, &spec.arch, &spec.train, spec.data.eval_sequences)?;
         let base = lora::load_base(&req.base_checkpoint.join(BASE_CHECKPOINT), device)
             .map_err(|e| err("loading the base", e))?;
         let model =
             LoraModel::from_base(base, &spec.adapter, spec.seed).map_err(|e| err("adapters", e))?;
-        let eval =
-            eval_tensors(&data.prepared.validation, &spec.train, spec.data.eval_sequences, device)?;
         let convention = parse_convention(&spec.measure.convention)?;
         let measure = measurement_batch(
             &data.prepared.validation,
