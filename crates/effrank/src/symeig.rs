@@ -15,10 +15,11 @@
 //!    product (independent accumulators) are two plain slice loops the compiler vectorises. The
 //!    crate is built for the baseline x86-64 target (SSE2: two `f64` lanes, no fused
 //!    multiply-add), so on x86-64 this step is compiled twice and chosen at run time: a second copy
-//!    with AVX and FMA enabled (four lanes, fused multiply-adds) runs where the CPU has both, which
-//!    makes the reduction about twice as fast (issue 4's benchmark). The fused copy rounds each
-//!    multiply-add once, so its eigenvalues differ from the baseline copy's in the last bits (both
-//!    are within the backward-error bound below); on one machine the choice never changes.
+//!    with AVX and FMA enabled (four lanes, fused multiply-adds, rows taken in pairs) runs where
+//!    the CPU has both, which makes the reduction about 1.5× as fast (issue 4's benchmark). The
+//!    fused copy rounds each multiply-add once, so its eigenvalues differ from the baseline copy's
+//!    in the last bits (both are within the backward-error bound below); on one machine the choice
+//!    never changes.
 //! 3. [`tridiagonal_eigenvalues`]: the Pal–Walker–Kahan square-root-free implicit QL iteration
 //!    (LAPACK `dsterf`), `O(n²)` but bound by the latency of its divisions; each step here takes
 //!    one reciprocal where LAPACK divides twice in a row (same quantities, rearranged), which
